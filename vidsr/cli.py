@@ -1,0 +1,203 @@
+"""The ``vidsr`` command: argparse -> options -> library call.
+
+The only place that prints, exits, or turns errors into exit codes. Every failure is one line on
+stderr and a non-zero exit; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from fractions import Fraction
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+def _fraction(text: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    return value
+
+
+def _seconds(text: str) -> float:
+    """Seconds as ``12.5``, ``1:30`` or ``0:01:30.5``."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r}") from None
+    value = 0.0
+    for part in parts:
+        value = value * 60 + part
+    return value
+
+
+def _add_upscale(sub) -> None:
+    p = sub.add_parser("upscale", help="upscale a video (the main job)")
+    p.add_argument("input", help="input video file")
+    p.add_argument("-o", "--output", help="output file (default: INPUT_x4.mp4 beside the input)")
+    p.add_argument("-s", "--scale", type=float, help="output scale (default: the model's own)")
+    p.add_argument("-m", "--model", default=None, help="model name (see `vidsr models`) or .pth path")
+    p.add_argument("--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)")
+    p.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
+    p.add_argument("--preset", default="medium", help="encoder speed preset (medium)")
+    p.add_argument("--codec", default="libx264", help="video encoder: libx264, libx265, ...")
+    p.add_argument("--pix-fmt", default=None, help="output pixel format (default: source depth)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--batch", type=int, default=4, help="frames per model call (4)")
+    p.add_argument("--start", type=_seconds, default=0.0, help="start of a preview window (s)")
+    p.add_argument("--duration", type=_seconds, default=None, help="length of the window (s)")
+    p.add_argument("--fps", type=_fraction, default=None, help="frame rate for untimed streams")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _add_models(sub) -> None:
+    sub.add_parser("models", help="list the built-in models")
+
+
+def _add_probe(sub) -> None:
+    p = sub.add_parser("probe", help="show what vidsr will do with each stream of a file")
+    p.add_argument("input")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="vidsr", description="Video super-resolution.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_upscale(sub)
+    _add_models(sub)
+    _add_probe(sub)
+    return parser
+
+
+def _cmd_upscale(args) -> int:
+    from tqdm import tqdm
+
+    from vidsr.config import DEFAULT_MODEL, UpscaleOptions
+    from vidsr.pipeline import Pipeline
+
+    options = UpscaleOptions(
+        model=args.model or DEFAULT_MODEL,
+        scale=args.scale,
+        tile=args.tile,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch,
+        codec=args.codec,
+        crf=args.crf,
+        preset=args.preset,
+        pix_fmt=args.pix_fmt,
+        start=args.start,
+        duration=args.duration,
+        fps=args.fps,
+    )
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None:
+            bar = tqdm(total=total or None, unit="frame", dynamic_ncols=True, desc="upscaling")
+        if total and total > bar.total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    pipeline = Pipeline(options, progress=progress)
+    try:
+        stats = pipeline.run(args.input, args.output)
+    finally:
+        if bar is not None:
+            bar.close()
+    up = pipeline.upscaler
+    if not args.quiet:
+        print(
+            f"wrote {stats.output}: {stats.frames_encoded} frames, {up.name} x{up.scale:g} "
+            f"({up.device.type}, {str(up.dtype).replace('torch.', '')}), {stats.fps:.2f} fps"
+        )
+    return 0
+
+
+def _cmd_models(args) -> int:
+    from vidsr.models import list_models
+
+    rows = [("name", "arch", "scale", "size", "source")]
+    for spec in list_models():
+        size = f"{spec.size_bytes / 1e6:.1f} MB" if spec.size_bytes else "-"
+        scale = f"x{spec.scale}" if spec.source.get("kind") != "none" else "any"
+        rows.append((spec.name, spec.arch, scale, size, spec.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    return 0
+
+
+def _cmd_probe(args) -> int:
+    from vidsr.media.probe import probe
+
+    info = probe(args.input)
+    v = info.video
+    rate = f"{float(v.average_rate):.3f} fps" if v.average_rate else "unknown rate"
+    sar = f"SAR {v.sample_aspect_ratio}" if v.sample_aspect_ratio else "square pixels"
+    print(f"{info.path}: {info.format_name}, {info.duration_s or 0:.2f} s")
+    print(
+        f"  video #{v.index}: {v.codec} {v.width}x{v.height} {v.pix_fmt} ({v.bit_depth}-bit), "
+        f"{rate}, {sar}, rotation {v.rotation}, {v.field_order}, colour {v.color.describe()}"
+    )
+    for s in info.others:
+        action = "copy" if s.kind in ("audio", "subtitle") else "left out"
+        lang = f" [{s.language}]" if s.language else ""
+        print(f"  {s.kind} #{s.index}: {s.codec}{lang} -> {action}")
+    return 0
+
+
+def _interrupt(signum, frame) -> None:
+    """Treat SIGTERM like Ctrl-C, so the temporary output is removed."""
+    raise KeyboardInterrupt
+
+
+COMMANDS = {"upscale": _cmd_upscale, "models": _cmd_models, "probe": _cmd_probe}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``vidsr`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="vidsr: %(levelname)s: %(message)s",
+    )
+    from vidsr.errors import CancelledError, VidsrError
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return COMMANDS[args.command](args)
+    except CancelledError as err:
+        if args.debug:
+            raise
+        print(f"vidsr: {err}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        print("vidsr: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except VidsrError as err:
+        if args.debug:
+            raise
+        print(f"vidsr: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as err:  # an unexpected failure still gets one line, not a traceback
+        if args.debug:
+            raise
+        print(f"vidsr: unexpected error: {type(err).__name__}: {err} (run with --debug)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Options of a run, as one frozen dataclass the CLI and the Python API both build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from vidsr.errors import InvalidOptionError
+
+DEFAULT_MODEL = "realesr-animevideov3"
+
+
+@dataclass(frozen=True)
+class UpscaleOptions:
+    """Everything that decides what an upscale run produces.
+
+    ``scale`` None means the model's native scale; ``start``/``duration`` (seconds) select a
+    preview window; ``crf``/``preset`` go to encoders that know them; ``pix_fmt`` None keeps
+    the source's bit depth at 4:2:0.
+    """
+
+    model: str = DEFAULT_MODEL
+    scale: float | None = None
+    tile: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int = 4
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "medium"
+    pix_fmt: str | None = None
+    start: float = 0.0
+    duration: float | None = None
+    fps: Fraction | None = None
+    temporal: str = "off"
+
+    def __post_init__(self) -> None:
+        if self.scale is not None and not 1 <= self.scale <= 8:
+            raise InvalidOptionError(f"--scale must be between 1 and 8, got {self.scale}")
+        if self.tile < 0:
+            raise InvalidOptionError(f"--tile must be 0 (off) or a size in pixels, got {self.tile}")
+        if self.batch_size < 1:
+            raise InvalidOptionError(f"batch size must be at least 1, got {self.batch_size}")
+        if not 0 <= self.crf <= 63:
+            raise InvalidOptionError(f"--crf must be between 0 and 63, got {self.crf}")
+        if self.start < 0:
+            raise InvalidOptionError(f"--start must not be negative, got {self.start}")
+        if self.duration is not None and self.duration <= 0:
+            raise InvalidOptionError(f"--duration must be positive, got {self.duration}")
+        if self.fps is not None and self.fps <= 0:
+            raise InvalidOptionError(f"--fps must be positive, got {self.fps}")

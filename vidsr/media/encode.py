@@ -1,0 +1,147 @@
+"""Encode planar frames and mux them with the input's other streams into one output file."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from vidsr.errors import EncoderError
+from vidsr.media.formats import output_tags
+from vidsr.media.mux import StreamCopier
+from vidsr.types import MediaInfo, PlanarFrame, Window
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """How the video is encoded. ``crf``/``preset`` are passed to encoders that know them."""
+
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "medium"
+    pix_fmt: str = "yuv420p"
+    container_format: str | None = None  # None: from the output file's extension
+
+
+def _fill_frame(frame: PlanarFrame, pix_fmt: str) -> av.VideoFrame:
+    out = av.VideoFrame(frame.width, frame.height, pix_fmt)
+    for plane, data in zip(out.planes, frame.planes, strict=True):
+        dtype = data.dtype
+        rows = np.frombuffer(plane, dtype=dtype).reshape(plane.height, -1)
+        rows[:, : plane.width] = data
+    return out
+
+
+class VideoWriter:
+    """Owns the output container: one encoded video stream plus the input's copied streams.
+
+    Video frames keep the input's pts and time base (minus the window start for previews), so
+    duration and audio sync are the input's. Call :meth:`write` per frame and :meth:`close` once.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        info: MediaInfo,
+        width: int,
+        height: int,
+        settings: EncodeSettings,
+        window: Window = Window(),
+        time_base: Fraction | None = None,
+    ):
+        self.info = info
+        self.settings = settings
+        video = info.video
+        self.time_base = time_base or video.time_base
+        self._shift = 0
+        if window.start > 0:
+            self._shift = int(round(window.start / self.time_base)) + (video.start_time or 0)
+        try:
+            self.container = av.open(path, "w", format=settings.container_format, options=_muxer_options(path, info))
+        except (av.FFmpegError, ValueError) as err:
+            raise EncoderError(f"cannot create output {path}: {err}") from err
+        try:
+            self.container.metadata.update(info.metadata)
+            self.stream = self._add_video_stream(width, height)
+            self.copier = StreamCopier(info.path, self.container, window)
+        except Exception:
+            self.container.close()
+            raise
+        self.frames_written = 0
+
+    def _add_video_stream(self, width: int, height: int):
+        s, video = self.settings, self.info.video
+        try:
+            stream = self.container.add_stream(s.codec, rate=video.average_rate or Fraction(25))
+        except (av.FFmpegError, ValueError) as err:
+            raise EncoderError(f"unknown or unusable video encoder {s.codec!r}: {err}") from err
+        stream.width, stream.height = width, height
+        stream.pix_fmt = s.pix_fmt
+        stream.time_base = self.time_base
+        ctx = stream.codec_context
+        ctx.time_base = self.time_base
+        for name, value in output_tags(video.color).items():
+            setattr(ctx, name, value)
+        if video.sample_aspect_ratio:
+            ctx.sample_aspect_ratio = video.sample_aspect_ratio
+        options = {}
+        codec_options = {o.name for o in ctx.supported_options.private}
+        if "crf" in codec_options:
+            options["crf"] = str(s.crf)
+        if "preset" in codec_options and s.preset:
+            options["preset"] = s.preset
+        ctx.options = options
+        if video.rotation:
+            stream.set_display_rotation(video.rotation)
+        return stream
+
+    def write(self, frame: PlanarFrame) -> None:
+        """Encode one frame and mux it, interleaved with the copied streams."""
+        out = _fill_frame(frame, self.settings.pix_fmt)
+        out.pts = frame.pts - self._shift
+        out.time_base = self.time_base
+        tags = output_tags(self.info.video.color)
+        out.colorspace, out.color_range = tags["colorspace"], tags["color_range"]
+        self._mux(self.stream.encode(out))
+        self.frames_written += 1
+
+    def _mux(self, packets) -> None:
+        for packet in packets:
+            if packet.dts is not None:
+                t = float(packet.dts * packet.time_base) + self._shift * float(self.time_base)
+                start = self.info.video.start_time or 0
+                self.copier.mux_until(self.container, t - float(start * self.time_base))
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder, mux the rest of the copied streams and finish the file."""
+        try:
+            self._mux(self.stream.encode(None))
+            self.copier.finish(self.container)
+        except av.FFmpegError as err:
+            raise EncoderError(f"finishing the output failed: {err}") from err
+        finally:
+            self.container.close()
+
+    def abort(self) -> None:
+        """Close everything without finishing (the caller deletes the file)."""
+        try:
+            self.copier.close()
+        finally:
+            try:
+                self.container.close()
+            except av.FFmpegError:
+                pass
+
+
+def _muxer_options(path: str, info: MediaInfo) -> dict[str, str]:
+    """MP4/MOV keep edit lists in a 1/1000 s movie timescale by default, which would round a
+    non-zero start time (MPEG-TS sources) to the millisecond; use the video's own timescale."""
+    if path.lower().endswith((".mp4", ".m4v", ".mov")) and info.video.time_base.numerator == 1:
+        return {"movie_timescale": str(info.video.time_base.denominator)}
+    return {}

@@ -1,0 +1,158 @@
+"""Carry the input's other streams (audio, subtitles) into the output, interleaved with the video.
+
+Audio and subtitle packets are stream-copied: bytes and timestamps unchanged (shifted only when a
+preview window starts later than 0). A stream the output container cannot hold is transcoded
+(audio to AAC) with a warning, or, for subtitles only, left out with a warning. Nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+
+from vidsr.media.probe import open_input
+from vidsr.types import Window
+
+log = logging.getLogger(__name__)
+
+COPY_KINDS = ("audio", "subtitle")
+
+
+def container_accepts(format_name: str, stream) -> bool:
+    """True if a ``format_name`` container can hold a stream copied from ``stream``."""
+    try:
+        with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
+            probe_out.add_stream_from_template(stream)
+            probe_out.start_encoding()
+        return True
+    except (av.FFmpegError, ValueError, NotImplementedError):
+        return False
+
+
+@dataclass
+class _Route:
+    """Where the packets of one input stream go."""
+
+    in_stream: object
+    out_stream: object
+    shift: int  # ticks of in_stream.time_base subtracted from every timestamp
+    transcoder: object | None = None  # (decoder ctx, encoder stream) for transcoded audio
+
+
+class StreamCopier:
+    """Mux the input's audio/subtitle packets into ``output`` up to a given time."""
+
+    def __init__(self, input_path: str, output, window: Window = Window()):
+        self.window = window
+        self._input = open_input(input_path)
+        self._routes: dict[int, _Route] = {}
+        self.plan: list[tuple[int, str, str]] = []  # (index, kind, "copy" | "transcode" | "drop")
+        fmt = output.format.name.split(",")[0]
+        for stream in self._input.streams:
+            if stream.type not in COPY_KINDS:
+                continue
+            shift = 0
+            if window.start > 0 and stream.time_base:
+                shift = int(round(window.start / stream.time_base)) + (stream.start_time or 0)
+            if container_accepts(fmt, stream):
+                out_stream = output.add_stream_from_template(stream)
+                self._routes[stream.index] = _Route(stream, out_stream, shift)
+                self.plan.append((stream.index, stream.type, "copy"))
+            elif stream.type == "audio":
+                log.warning(
+                    "stream %d (%s audio) cannot be copied into %s: transcoding it to AAC",
+                    stream.index, stream.codec_context.name, fmt,
+                )  # fmt: skip
+                out_stream = output.add_stream("aac", rate=stream.codec_context.sample_rate)
+                out_stream.layout = stream.codec_context.layout
+                out_stream.metadata.update(stream.metadata or {})
+                self._routes[stream.index] = _Route(stream, out_stream, shift, transcoder=True)
+                self.plan.append((stream.index, stream.type, "transcode"))
+            else:
+                log.warning(
+                    "stream %d (%s subtitles) cannot be stored in %s: left out (use .mkv to keep it)",
+                    stream.index, stream.codec_context.name, fmt,
+                )  # fmt: skip
+                self.plan.append((stream.index, stream.type, "drop"))
+        self._packets = self._pending()
+        self._next = None
+        self._done = not self._routes
+
+    def _pending(self) -> Iterator:
+        streams = [r.in_stream for r in self._routes.values()]
+        if not streams:
+            return
+        if self.window.start > 0:
+            ref = streams[0]
+            offset = int(self.window.start / ref.time_base) + (ref.start_time or 0)
+            self._input.seek(offset, stream=ref, backward=True, any_frame=True)
+        for packet in self._input.demux(*streams):
+            if packet.dts is None or packet.size == 0:
+                continue
+            yield packet
+
+    def _time(self, packet) -> float:
+        route = self._routes[packet.stream.index]
+        start = route.in_stream.start_time or 0
+        ts = packet.pts if packet.pts is not None else packet.dts
+        return float((ts - start) * packet.time_base)
+
+    def mux_until(self, output, seconds: float | None) -> None:
+        """Mux every pending packet whose time (relative to the input start) is below ``seconds``."""
+        while not self._done:
+            if self._next is None:
+                self._next = next(self._packets, None)
+                if self._next is None:
+                    self._done = True
+                    self._flush_transcoders(output)
+                    return
+            packet = self._next
+            t = self._time(packet)
+            if seconds is not None and t >= seconds:
+                return
+            self._next = None
+            if self.window.start > 0 and t < self.window.start - 1e-6:
+                continue
+            if self.window.end is not None and t >= self.window.end - 1e-6:
+                continue
+            self._mux(output, packet)
+
+    def _mux(self, output, packet) -> None:
+        route = self._routes[packet.stream.index]
+        if route.transcoder:
+            for frame in route.in_stream.codec_context.decode(packet):
+                frame.pts = None if frame.pts is None else frame.pts - route.shift
+                for out_packet in route.out_stream.encode(frame):
+                    output.mux(out_packet)
+            return
+        if route.shift:
+            packet.pts = None if packet.pts is None else packet.pts - route.shift
+            packet.dts = packet.dts - route.shift
+        packet.stream = route.out_stream
+        output.mux(packet)
+
+    def _flush_transcoders(self, output) -> None:
+        for route in self._routes.values():
+            if route.transcoder:
+                for out_packet in route.out_stream.encode(None):
+                    output.mux(out_packet)
+
+    def finish(self, output) -> None:
+        """Mux everything left (up to the window's end) and close the input."""
+        self.mux_until(output, None)
+        self.close()
+
+    def close(self) -> None:
+        """Release the input."""
+        self._input.close()
+
+
+def seconds_of(pts: int, time_base: Fraction, start: int = 0) -> float:
+    """Time of ``pts`` in seconds relative to ``start`` (both in ``time_base`` ticks)."""
+    return float((pts - start) * time_base)

@@ -1,0 +1,98 @@
+"""Find out what an input holds: its video stream, colour, timing, geometry and other streams."""
+
+from __future__ import annotations
+
+import logging
+import os
+from fractions import Fraction
+
+import av
+
+from vidsr.errors import CorruptInputError, InputNotFoundError, NoVideoStreamError
+from vidsr.media.formats import color_info, plane_layout_for
+from vidsr.types import MediaInfo, StreamInfo, VideoInfo
+
+log = logging.getLogger(__name__)
+
+_FIELD_ORDER = {0: "unknown", 1: "progressive", 2: "tff", 3: "bff", 4: "tb", 5: "bt"}
+
+
+def open_input(path: str) -> av.container.InputContainer:
+    """Open ``path`` for reading, mapping every failure to a typed one-line error."""
+    if not os.path.exists(path):
+        raise InputNotFoundError(f"input not found: {path}")
+    if os.path.isdir(path):
+        raise CorruptInputError(f"input is a folder, not a video file: {path}")
+    try:
+        return av.open(path, metadata_errors="ignore")
+    except av.FFmpegError as err:
+        raise CorruptInputError(f"cannot read {path}: not a media file or damaged ({err})") from err
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def probe(path: str) -> MediaInfo:
+    """Describe ``path``; decodes the first video frame to learn colour tags and rotation."""
+    container = open_input(path)
+    try:
+        if not container.streams.video:
+            raise NoVideoStreamError(f"no video stream in {path}")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        try:
+            first = next(container.decode(stream))
+        except (StopIteration, av.FFmpegError) as err:
+            raise CorruptInputError(f"cannot decode any video frame of {path} ({err})") from err
+        layout = plane_layout_for(first.format.name)
+        color = color_info(first, ctx, first.width, first.height)
+        field = _FIELD_ORDER.get(int(ctx.field_order or 0), "unknown")
+        if field in ("unknown", "progressive") and first.interlaced_frame:
+            field = "tff" if getattr(first, "top_field_first", True) else "bff"
+        time_base = stream.time_base or Fraction(1, 90000)
+        others = tuple(
+            StreamInfo(
+                index=s.index,
+                kind=s.type,
+                codec=s.codec_context.name if s.codec_context else "unknown",
+                language=(s.metadata or {}).get("language"),
+                channels=getattr(s.codec_context, "channels", None) if s.type == "audio" else None,
+                sample_rate=getattr(s.codec_context, "sample_rate", None) if s.type == "audio" else None,
+            )
+            for s in container.streams
+            if s.index != stream.index
+        )
+        duration = container.duration / 1_000_000 if container.duration else None
+        video = VideoInfo(
+            index=stream.index,
+            codec=ctx.name,
+            width=first.width,
+            height=first.height,
+            pix_fmt=first.format.name,
+            bit_depth=layout.bit_depth,
+            time_base=time_base,
+            average_rate=stream.average_rate or stream.guessed_rate,
+            start_time=stream.start_time,
+            duration_s=_seconds(stream.duration, time_base) or duration,
+            frames=stream.frames or 0,
+            sample_aspect_ratio=stream.sample_aspect_ratio or ctx.sample_aspect_ratio,
+            rotation=int(round(first.rotation or 0)),
+            field_order=field,
+            color=color,
+            has_timestamps=first.pts is not None,
+        )
+        if color.guessed:
+            log.info("video has no colour matrix tag: using %s (FFmpeg's guess)", color.matrix)
+        return MediaInfo(
+            path=path,
+            format_name=container.format.name,
+            duration_s=duration,
+            video=video,
+            others=others,
+            metadata=dict(container.metadata or {}),
+        )
+    finally:
+        container.close()

@@ -1,0 +1,324 @@
+"""probe -> decode -> model -> (post stages) -> encode + mux, with decode and encode in threads.
+
+The pipeline owns threads, queues, progress and cancellation. Decoding runs in one thread and
+hands batches of frames on through a bounded queue; the model runs in the calling thread; encoding
+and muxing run in another thread. Frames keep their pts from decoder to muxer; every frame that is
+decoded is encoded exactly once, in order, or the run fails.
+
+A run covers one time window of the input (the whole file by default), so later work can run it on
+one keyframe-delimited segment at a time. A stage between the model and the encoder (the temporal
+stabiliser) plugs in through :class:`PostStage`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from vidsr.config import UpscaleOptions
+from vidsr.errors import CancelledError, OutputPathError, VidsrError
+from vidsr.media.decode import VideoDecoder
+from vidsr.media.encode import EncodeSettings, VideoWriter
+from vidsr.media.formats import output_pix_fmt, plane_layout_for
+from vidsr.media.probe import probe
+from vidsr.models import Upscaler, load_model
+from vidsr.tensors import planes_to_rgb, rgb_to_planes
+from vidsr.types import MediaInfo, PlanarFrame, Window
+
+log = logging.getLogger(__name__)
+
+_DONE = object()
+_KEEP_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".ts")
+
+
+class PostStage(Protocol):
+    """A stage between the model and the encoder; may hold frames back, never drops one."""
+
+    def process(self, lr: torch.Tensor, sr: torch.Tensor) -> torch.Tensor:
+        """Take N model inputs/outputs, return the next M finished frames, in order."""
+
+    def flush(self) -> torch.Tensor:
+        """Return every frame still held back."""
+
+
+@dataclass
+class RunStats:
+    """Counters of a run, readable while it runs (``Pipeline.stats``)."""
+
+    state: str = "idle"  # idle, running, done, failed, cancelled
+    frames_total: int = 0
+    frames_decoded: int = 0
+    frames_encoded: int = 0
+    model_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    output: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        """Frames encoded per wall-clock second."""
+        return self.frames_encoded / self.wall_seconds if self.wall_seconds else 0.0
+
+
+def default_output_path(input_path: str, scale: float) -> str:
+    """``clip.mp4`` -> ``clip_x4.mp4`` beside the input (containers that can't hold H.264 -> .mkv)."""
+    p = Path(input_path)
+    ext = p.suffix.lower() if p.suffix.lower() in _KEEP_EXTENSIONS else ".mkv"
+    tag = f"x{scale:g}"
+    return str(p.with_name(f"{p.stem}_{tag}{ext}"))
+
+
+def check_paths(input_path: str, output_path: str) -> None:
+    """Refuse an output equal to the input, or in a folder that is missing or not writable."""
+    if not os.path.exists(input_path):
+        return  # probe reports a missing input with its own error
+    out = Path(output_path)
+    if out.exists() and os.path.samefile(out, input_path):
+        raise OutputPathError(f"output path is the input file: {output_path}")
+    if Path(os.path.abspath(output_path)) == Path(os.path.abspath(input_path)):
+        raise OutputPathError(f"output path is the input file: {output_path}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputPathError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"output folder is not writable: {folder}")
+    if out.is_dir():
+        raise OutputPathError(f"output path is a folder: {output_path}")
+
+
+def temporary_path(output_path: str) -> str:
+    """A hidden file in the output's folder, same extension, renamed over the output at the end."""
+    out = Path(output_path)
+    return str(out.with_name(f".{out.stem}.vidsr-tmp-{os.getpid()}{out.suffix}"))
+
+
+class _Worker(threading.Thread):
+    """A thread that remembers the exception that ended it."""
+
+    def __init__(self, target: Callable[[], None], name: str):
+        super().__init__(name=name, daemon=True)
+        self._target_fn = target
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._target_fn()
+        except BaseException as err:  # handed to the main thread, which re-raises it
+            self.error = err
+
+
+class Pipeline:
+    """Upscale one video: ``Pipeline(options).run(input, output)``.
+
+    ``progress`` is called as ``progress(frames_done, frames_total)`` from the model thread.
+    :meth:`cancel` may be called from any thread; the run then stops, deletes its temporary file
+    and raises :class:`CancelledError`.
+    """
+
+    def __init__(
+        self,
+        options: UpscaleOptions = UpscaleOptions(),
+        progress: Callable[[int, int], None] | None = None,
+        upscaler: Upscaler | None = None,
+        post_stage: PostStage | None = None,
+    ):
+        self.options = options
+        self.progress = progress
+        self._upscaler = upscaler
+        self.post_stage = post_stage
+        self.stats = RunStats()
+        self._cancel = threading.Event()
+
+    @property
+    def upscaler(self) -> Upscaler:
+        """The model, loaded on first use."""
+        if self._upscaler is None:
+            o = self.options
+            self._upscaler = load_model(
+                o.model, device=o.device, precision=o.precision, tile=o.tile, scale=o.scale
+            )
+        return self._upscaler
+
+    def cancel(self) -> None:
+        """Ask the run to stop as soon as possible."""
+        self._cancel.set()
+
+    def window(self) -> Window:
+        """The time window the options select."""
+        o = self.options
+        end = None if o.duration is None else o.start + o.duration
+        return Window(o.start, end)
+
+    def run(self, input_path: str, output_path: str | None = None) -> RunStats:
+        """Upscale ``input_path`` into ``output_path`` (default: beside the input)."""
+        info = probe(input_path)
+        upscaler = self.upscaler
+        output_path = output_path or default_output_path(input_path, upscaler.scale)
+        check_paths(input_path, output_path)
+        tmp = temporary_path(output_path)
+        self.stats = RunStats(state="running", frames_total=self._estimate_frames(info))
+        started = time.perf_counter()
+        try:
+            self._run(info, upscaler, tmp)
+            os.replace(tmp, output_path)
+        except BaseException as err:
+            self.stats.state = "cancelled" if isinstance(err, CancelledError) else "failed"
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            if isinstance(err, KeyboardInterrupt):
+                raise CancelledError("cancelled (Ctrl-C); no output written") from err
+            raise
+        self.stats.wall_seconds = time.perf_counter() - started
+        self.stats.state = "done"
+        self.stats.output = output_path
+        return self.stats
+
+    def _estimate_frames(self, info: MediaInfo) -> int:
+        v = info.video
+        total = v.frames or (
+            int(round((v.duration_s or 0) * float(v.average_rate))) if v.average_rate else 0
+        )
+        if self.options.duration is not None and v.average_rate:
+            total = min(total or 10**9, int(round(self.options.duration * float(v.average_rate))))
+        elif self.options.start and v.average_rate and total:
+            total = max(0, total - int(self.options.start * float(v.average_rate)))
+        return total
+
+    def _run(self, info: MediaInfo, upscaler: Upscaler, tmp: str) -> None:
+        o = self.options
+        window = self.window()
+        decoder = VideoDecoder(info, window, fps=o.fps)
+        in_layout = decoder.layout
+        height, width = upscaler.output_size(info.video.height, info.video.width)
+        pix_fmt = output_pix_fmt(o.codec, in_layout, o.pix_fmt)
+        out_layout = plane_layout_for(pix_fmt)
+        # 4:2:0 / 4:2:2 encoders need even sizes: drop the last row/column if odd.
+        height -= height % (1 << out_layout.log2_chroma_h)
+        width -= width % (1 << out_layout.log2_chroma_w)
+        settings = EncodeSettings(codec=o.codec, crf=o.crf, preset=o.preset, pix_fmt=pix_fmt)
+        writer = VideoWriter(tmp, info, width, height, settings, window, decoder.time_base)
+        color = info.video.color
+        in_q: queue.Queue = queue.Queue(maxsize=3)
+        out_q: queue.Queue = queue.Queue(maxsize=3 * o.batch_size)
+
+        def put(q: queue.Queue, item) -> bool:
+            while not self._cancel.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def decode() -> None:
+            batch: list[PlanarFrame] = []
+            for frame in decoder.frames():
+                batch.append(frame)
+                self.stats.frames_decoded += 1
+                if len(batch) == o.batch_size:
+                    if not put(in_q, batch):
+                        return
+                    batch = []
+            if batch and not put(in_q, batch):
+                return
+            put(in_q, _DONE)
+
+        def encode() -> None:
+            while True:
+                item = out_q.get()
+                if item is _DONE or self._cancel.is_set():
+                    return
+                writer.write(item)
+                self.stats.frames_encoded += 1
+
+        decode_thread = _Worker(decode, "vidsr-decode")
+        encode_thread = _Worker(encode, "vidsr-encode")
+        decode_thread.start()
+        encode_thread.start()
+        ok = False
+        try:
+            self._model_loop(in_q, out_q, put, upscaler, color, in_layout, out_layout,
+                             (height, width), decode_thread, encode_thread)  # fmt: skip
+            put(out_q, _DONE)
+            encode_thread.join()
+            if encode_thread.error is not None:
+                raise encode_thread.error
+            writer.close()
+            ok = True
+        finally:
+            if not ok:
+                self._cancel.set()
+                decode_thread.join(timeout=5)
+                encode_thread.join(timeout=5)
+                writer.abort()
+        if self.stats.frames_encoded == 0:
+            raise VidsrError("no video frames in the selected window")
+
+    def _model_loop(self, in_q, out_q, put, upscaler, color, in_layout, out_layout, size,
+                    decode_thread, encode_thread) -> None:  # fmt: skip
+        pending_pts: deque[int] = deque()
+        time_base = None
+        done = 0
+        while True:
+            if self._cancel.is_set():
+                raise CancelledError("cancelled; no output written")
+            if not encode_thread.is_alive() and encode_thread.error is not None:
+                raise encode_thread.error
+            try:
+                batch = in_q.get(timeout=0.1)
+            except queue.Empty:
+                if not decode_thread.is_alive():
+                    if decode_thread.error is not None:
+                        raise decode_thread.error
+                    if in_q.empty():
+                        raise VidsrError("decoder stopped without finishing")
+                continue
+            if batch is _DONE:
+                break
+            time_base = batch[0].time_base
+            pending_pts.extend(f.pts for f in batch)
+            started = time.perf_counter()
+            lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
+            sr = upscaler(lr)
+            if self.post_stage is not None:
+                sr = self.post_stage.process(lr, sr)
+            self.stats.model_seconds += time.perf_counter() - started
+            done += self._emit(sr, pending_pts, time_base, out_layout, color, size, out_q, put)
+            if self.progress:
+                self.progress(done, self.stats.frames_total)
+        if self.post_stage is not None:
+            tail = self.post_stage.flush()
+            done += self._emit(tail, pending_pts, time_base, out_layout, color, size, out_q, put)
+            if self.progress:
+                self.progress(done, self.stats.frames_total)
+        if pending_pts:
+            raise VidsrError(f"{len(pending_pts)} frames were held back by a stage and never returned")
+
+    def _emit(self, sr, pending_pts, time_base, layout, color, size, out_q, put) -> int:
+        if sr.shape[0] == 0:
+            return 0
+        height, width = size
+        sr = sr[..., :height, :width]
+        pts = [pending_pts.popleft() for _ in range(sr.shape[0])]
+        for frame in rgb_to_planes(sr, pts, time_base, layout, color):
+            if not put(out_q, frame):
+                raise CancelledError("cancelled; no output written")
+        return len(pts)
+
+
+def upscale(input_path: str, output_path: str | None = None, **options) -> RunStats:
+    """Upscale a video from Python: ``vidsr.upscale("in.mp4", "out.mp4", scale=2)``.
+
+    Keyword arguments are the fields of :class:`UpscaleOptions`.
+    """
+    return Pipeline(UpscaleOptions(**options)).run(input_path, output_path)

@@ -1,0 +1,127 @@
+"""Plain, frozen data shared by every layer: what a probe found, and frames as numbers.
+
+Nothing here imports PyAV or torch; the media layer fills these from PyAV, the pipeline reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ColorInfo:
+    """Colour description of a video stream, with FFmpeg's names for each value.
+
+    ``matrix`` is one of ``bt601``, ``bt709``, ``bt2020nc`` (the YUV<->RGB matrix actually used);
+    ``range`` is ``limited`` or ``full``. ``primaries``/``transfer``/``matrix_tag`` keep the
+    source's raw FFmpeg enum values (2 = unspecified) so they can be written back unchanged.
+    ``guessed`` says the matrix was not tagged and was guessed from the resolution as FFmpeg does.
+    """
+
+    matrix: str = "bt709"
+    range: str = "limited"
+    primaries: int = 2
+    transfer: int = 2
+    matrix_tag: int = 2
+    range_tag: int = 0
+    chroma_location: int = 0
+    guessed: bool = False
+
+    def describe(self) -> str:
+        """One line for logs and ``vidsr probe``."""
+        guess = " (untagged: guessed from resolution, as FFmpeg does)" if self.guessed else ""
+        return f"{self.matrix} {self.range} range{guess}"
+
+
+@dataclass(frozen=True)
+class PlaneLayout:
+    """How a planar pixel format stores a picture."""
+
+    pix_fmt: str
+    kind: str  # "yuv", "gray" or "gbr"
+    bit_depth: int
+    log2_chroma_w: int
+    log2_chroma_h: int
+
+    @property
+    def max_code(self) -> int:
+        """Largest code value at this bit depth."""
+        return (1 << self.bit_depth) - 1
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """The video stream vidsr will process."""
+
+    index: int
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str
+    bit_depth: int
+    time_base: Fraction
+    average_rate: Fraction | None
+    start_time: int | None
+    duration_s: float | None
+    frames: int
+    sample_aspect_ratio: Fraction | None
+    rotation: int
+    field_order: str
+    color: ColorInfo
+    has_timestamps: bool = True
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """A non-video stream (audio, subtitle, data, attachment) and what will happen to it."""
+
+    index: int
+    kind: str
+    codec: str
+    language: str | None = None
+    channels: int | None = None
+    sample_rate: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """Everything probe learned about an input file."""
+
+    path: str
+    format_name: str
+    duration_s: float | None
+    video: VideoInfo
+    others: tuple[StreamInfo, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PlanarFrame:
+    """One decoded picture as raw planes, before any colour conversion.
+
+    ``planes`` are 2-D integer arrays (uint8 for 8-bit, uint16 for 9-16 bit) in plane order
+    (Y, U, V for YUV; G, B, R for gbrp). ``pts`` is in ``time_base`` units and is never None once a
+    frame leaves the decoder.
+    """
+
+    planes: list[np.ndarray]
+    pix_fmt: str
+    pts: int
+    time_base: Fraction
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time window of the input to process, in seconds (``end=None``: to the end)."""
+
+    start: float = 0.0
+    end: float | None = None
+
+    def contains(self, t: float) -> bool:
+        """True if time ``t`` (seconds) falls inside ``[start, end)``."""
+        return t >= self.start - 1e-9 and (self.end is None or t < self.end - 1e-9)
