@@ -1,4 +1,4 @@
-"""Render samples/demo_320x180.mp4: the project's own demo clip (the README's first command uses it).
+"""Render samples/demo_320x180.mp4, the project's own demo clip (used by the README's first command).
 
 A slow pan across three freely licensed photos bundled with scikit-image (astronaut: NASA, public
 domain; coffee: Rachel Michetti, CC0; chelsea the cat: Stefan van der Walt, CC0), with cuts
@@ -33,8 +33,8 @@ def _pan_frames(image: np.ndarray, count: int) -> list[np.ndarray]:
     frames = []
     for i in range(count):
         t = i / max(1, count - 1)
-        x = int(round(t * (w - crop_w)))
-        y = int(round((h - crop_h) * (0.5 - 0.3 * t)))
+        x = round(t * (w - crop_w))
+        y = round((h - crop_h) * (0.5 - 0.3 * t))
         crop = Image.fromarray(image[y : y + crop_h, x : x + crop_w])
         frames.append(np.asarray(crop.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)))
     return frames
@@ -74,7 +74,9 @@ def render(out_path: Path) -> None:
         audio.layout = "stereo"
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame = frame.reformat(format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
+            frame = frame.reformat(
+                format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG"
+            )
             frame.pts = i
             frame.time_base = Fraction(1, FPS)
             container.mux(video.encode(frame))

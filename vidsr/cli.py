@@ -42,8 +42,12 @@ def _add_upscale(sub) -> None:
     p.add_argument("input", help="input video file")
     p.add_argument("-o", "--output", help="output file (default: INPUT_x4.mp4 beside the input)")
     p.add_argument("-s", "--scale", type=float, help="output scale (default: the model's own)")
-    p.add_argument("-m", "--model", default=None, help="model name (see `vidsr models`) or .pth path")
-    p.add_argument("--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)")
+    p.add_argument(
+        "-m", "--model", default=None, help="model name (see `vidsr models`) or .pth path"
+    )
+    p.add_argument(
+        "--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)"
+    )
     p.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
     p.add_argument("--preset", default="medium", help="encoder speed preset (medium)")
     p.add_argument("--codec", default="libx264", help="video encoder: libx264, libx265, ...")
@@ -195,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # an unexpected failure still gets one line, not a traceback
         if args.debug:
             raise
-        print(f"vidsr: unexpected error: {type(err).__name__}: {err} (run with --debug)", file=sys.stderr)
+        print(
+            f"vidsr: unexpected error: {type(err).__name__}: {err} (run with --debug)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -39,7 +39,12 @@ def _ranges(layout: PlaneLayout, color_range: str) -> tuple[float, float, float,
     """Return (y_offset, y_scale, c_offset, c_scale) in code values for this depth and range."""
     shift = float(1 << (layout.bit_depth - 8))
     if color_range == "full":
-        return 0.0, float(layout.max_code), float(1 << (layout.bit_depth - 1)), float(layout.max_code)
+        return (
+            0.0,
+            float(layout.max_code),
+            float(1 << (layout.bit_depth - 1)),
+            float(layout.max_code),
+        )
     return 16.0 * shift, 219.0 * shift, 128.0 * shift, 224.0 * shift
 
 
@@ -133,7 +138,9 @@ def rgb_to_yuv(
     return y, u, v
 
 
-def gbr_to_rgb(g: torch.Tensor, b: torch.Tensor, r: torch.Tensor, layout: PlaneLayout) -> torch.Tensor:
+def gbr_to_rgb(
+    g: torch.Tensor, b: torch.Tensor, r: torch.Tensor, layout: PlaneLayout
+) -> torch.Tensor:
     """Planar GBR integer planes (N,H,W) to RGB float (N,3,H,W) in [0, 1]."""
     return torch.stack([r, g, b], 1).float() / layout.max_code
 
@@ -153,4 +160,6 @@ def interpolate_rgb(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Bicubic, antialiased resize of an RGB batch; used to fit odd sizes and outscales."""
     if x.shape[-2:] == (height, width):
         return x
-    return F.interpolate(x, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
+    return F.interpolate(
+        x, size=(height, width), mode="bicubic", align_corners=False, antialias=True
+    )

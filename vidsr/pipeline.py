@@ -71,7 +71,7 @@ class RunStats:
 
 
 def default_output_path(input_path: str, scale: float) -> str:
-    """``clip.mp4`` -> ``clip_x4.mp4`` beside the input (containers that can't hold H.264 -> .mkv)."""
+    """``clip.mp4`` -> ``clip_x4.mp4`` beside the input (other containers -> ``.mkv``)."""
     p = Path(input_path)
     ext = p.suffix.lower() if p.suffix.lower() in _KEEP_EXTENSIONS else ".mkv"
     tag = f"x{scale:g}"
@@ -186,10 +186,10 @@ class Pipeline:
     def _estimate_frames(self, info: MediaInfo) -> int:
         v = info.video
         total = v.frames or (
-            int(round((v.duration_s or 0) * float(v.average_rate))) if v.average_rate else 0
+            round((v.duration_s or 0) * float(v.average_rate)) if v.average_rate else 0
         )
         if self.options.duration is not None and v.average_rate:
-            total = min(total or 10**9, int(round(self.options.duration * float(v.average_rate))))
+            total = min(total or 10**9, round(self.options.duration * float(v.average_rate)))
         elif self.options.start and v.average_rate and total:
             total = max(0, total - int(self.options.start * float(v.average_rate)))
         return total
@@ -234,9 +234,12 @@ class Pipeline:
             put(in_q, _DONE)
 
         def encode() -> None:
-            while True:
-                item = out_q.get()
-                if item is _DONE or self._cancel.is_set():
+            while not self._cancel.is_set():
+                try:
+                    item = out_q.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if item is _DONE:
                     return
                 writer.write(item)
                 self.stats.frames_encoded += 1
@@ -279,9 +282,9 @@ class Pipeline:
             except queue.Empty:
                 if not decode_thread.is_alive():
                     if decode_thread.error is not None:
-                        raise decode_thread.error
+                        raise decode_thread.error from None
                     if in_q.empty():
-                        raise VidsrError("decoder stopped without finishing")
+                        raise VidsrError("decoder stopped without finishing") from None
                 continue
             if batch is _DONE:
                 break
@@ -302,7 +305,9 @@ class Pipeline:
             if self.progress:
                 self.progress(done, self.stats.frames_total)
         if pending_pts:
-            raise VidsrError(f"{len(pending_pts)} frames were held back by a stage and never returned")
+            raise VidsrError(
+                f"{len(pending_pts)} frames were held back by a stage and never returned"
+            )
 
     def _emit(self, sr, pending_pts, time_base, layout, color, size, out_q, put) -> int:
         if sr.shape[0] == 0:

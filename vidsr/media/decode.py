@@ -69,9 +69,15 @@ class VideoDecoder:
             for frame in container.decode(stream):
                 pts = frame.pts
                 if self._synthesize or pts is None:
-                    pts = count * self._tick if prev is None or self._synthesize else prev + self._tick
+                    pts = (
+                        count * self._tick
+                        if prev is None or self._synthesize
+                        else prev + self._tick
+                    )
                 elif prev is not None and pts <= prev:
-                    log.warning("frame %d: pts %d does not increase; using %d", count, pts, prev + 1)
+                    log.warning(
+                        "frame %d: pts %d does not increase; using %d", count, pts, prev + 1
+                    )
                     pts = prev + 1
                 count += 1
                 prev = pts
@@ -92,3 +98,10 @@ class VideoDecoder:
             raise CorruptInputError(
                 f"decoding failed after {count} frames of {self.info.path}: {err}"
             ) from err
+        expected = self.info.video.frames
+        whole = self.window.start == 0 and self.window.end is None
+        if whole and expected and count < expected:
+            raise CorruptInputError(
+                f"{self.info.path} is truncated or damaged: its index lists {expected} frames, "
+                f"only {count} could be decoded"
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,9 +61,11 @@ class VideoWriter:
         self.time_base = time_base or video.time_base
         self._shift = 0
         if window.start > 0:
-            self._shift = int(round(window.start / self.time_base)) + (video.start_time or 0)
+            self._shift = round(window.start / self.time_base) + (video.start_time or 0)
         try:
-            self.container = av.open(path, "w", format=settings.container_format, options=_muxer_options(path, info))
+            self.container = av.open(
+                path, "w", format=settings.container_format, options=_muxer_options(path, info)
+            )
         except (av.FFmpegError, ValueError) as err:
             raise EncoderError(f"cannot create output {path}: {err}") from err
         try:
@@ -133,10 +136,8 @@ class VideoWriter:
         try:
             self.copier.close()
         finally:
-            try:
+            with contextlib.suppress(av.FFmpegError):
                 self.container.close()
-            except av.FFmpegError:
-                pass
 
 
 def _muxer_options(path: str, info: MediaInfo) -> dict[str, str]:

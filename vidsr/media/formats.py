@@ -8,7 +8,15 @@ from vidsr.errors import EncoderError
 from vidsr.types import ColorInfo, PlaneLayout
 
 # FFmpeg AVColorSpace -> the matrix vidsr converts with.
-_MATRIX = {1: "bt709", 4: "fcc", 5: "bt601", 6: "bt601", 7: "smpte240m", 9: "bt2020nc", 10: "bt2020nc"}
+_MATRIX = {
+    1: "bt709",
+    4: "fcc",
+    5: "bt601",
+    6: "bt601",
+    7: "smpte240m",
+    9: "bt2020nc",
+    10: "bt2020nc",
+}
 _MATRIX_TAG = {"bt709": 1, "fcc": 4, "bt601": 6, "smpte240m": 7, "bt2020nc": 9}
 _UNSPECIFIED = 2
 PQ, HLG = 16, 18
@@ -42,7 +50,9 @@ def plane_layout_for(pix_fmt: str) -> PlaneLayout:
         kind = "yuv"
     log2_w = (64 // fmt.chroma_width(64)).bit_length() - 1 if kind == "yuv" else 0
     log2_h = (64 // fmt.chroma_height(64)).bit_length() - 1 if kind == "yuv" else 0
-    return PlaneLayout(pix_fmt=name, kind=kind, bit_depth=bits, log2_chroma_w=log2_w, log2_chroma_h=log2_h)
+    return PlaneLayout(
+        pix_fmt=name, kind=kind, bit_depth=bits, log2_chroma_w=log2_w, log2_chroma_h=log2_h
+    )
 
 
 def _is_native(fmt: av.VideoFormat) -> bool:
@@ -54,8 +64,10 @@ def _is_native(fmt: av.VideoFormat) -> bool:
     if [c.plane for c in comps] != list(range(len(comps))):  # semi-planar (nv12, p010)
         return False
     bits = comps[0].bits
-    return all(c.bits == bits for c in comps) and bits in (8, 10, 12, 16) and (
-        bits == 8 or fmt.name.endswith("le")
+    return (
+        all(c.bits == bits for c in comps)
+        and bits in (8, 10, 12, 16)
+        and (bits == 8 or fmt.name.endswith("le"))
     )
 
 
@@ -130,7 +142,9 @@ def output_pix_fmt(codec: str, layout: PlaneLayout, requested: str | None = None
         raise EncoderError(f"unknown video encoder {codec!r}") from err
     if requested:
         if supported and requested not in supported:
-            raise EncoderError(f"{codec} cannot encode {requested}; it takes: {', '.join(supported)}")
+            raise EncoderError(
+                f"{codec} cannot encode {requested}; it takes: {', '.join(supported)}"
+            )
         return requested
     wanted = "gray" if layout.kind == "gray" else "yuv420p"
     wanted += _depth_suffix(layout.bit_depth)

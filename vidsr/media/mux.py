@@ -59,7 +59,7 @@ class StreamCopier:
                 continue
             shift = 0
             if window.start > 0 and stream.time_base:
-                shift = int(round(window.start / stream.time_base)) + (stream.start_time or 0)
+                shift = round(window.start / stream.time_base) + (stream.start_time or 0)
             if container_accepts(fmt, stream):
                 out_stream = output.add_stream_from_template(stream)
                 self._routes[stream.index] = _Route(stream, out_stream, shift)
@@ -76,7 +76,7 @@ class StreamCopier:
                 self.plan.append((stream.index, stream.type, "transcode"))
             else:
                 log.warning(
-                    "stream %d (%s subtitles) cannot be stored in %s: left out (use .mkv to keep it)",
+                    "stream %d (%s subtitles) cannot be stored in %s: left out (.mkv keeps it)",
                     stream.index, stream.codec_context.name, fmt,
                 )  # fmt: skip
                 self.plan.append((stream.index, stream.type, "drop"))
@@ -104,7 +104,7 @@ class StreamCopier:
         return float((ts - start) * packet.time_base)
 
     def mux_until(self, output, seconds: float | None) -> None:
-        """Mux every pending packet whose time (relative to the input start) is below ``seconds``."""
+        """Mux every pending packet whose time (from the input start) is below ``seconds``."""
         while not self._done:
             if self._next is None:
                 self._next = next(self._packets, None)

@@ -60,7 +60,9 @@ def probe(path: str) -> MediaInfo:
                 codec=s.codec_context.name if s.codec_context else "unknown",
                 language=(s.metadata or {}).get("language"),
                 channels=getattr(s.codec_context, "channels", None) if s.type == "audio" else None,
-                sample_rate=getattr(s.codec_context, "sample_rate", None) if s.type == "audio" else None,
+                sample_rate=getattr(s.codec_context, "sample_rate", None)
+                if s.type == "audio"
+                else None,
             )
             for s in container.streams
             if s.index != stream.index
@@ -79,7 +81,7 @@ def probe(path: str) -> MediaInfo:
             duration_s=_seconds(stream.duration, time_base) or duration,
             frames=stream.frames or 0,
             sample_aspect_ratio=stream.sample_aspect_ratio or ctx.sample_aspect_ratio,
-            rotation=int(round(first.rotation or 0)),
+            rotation=round(first.rotation or 0),
             field_order=field,
             color=color,
             has_timestamps=first.pts is not None,

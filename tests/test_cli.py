@@ -1,0 +1,153 @@
+"""The command line: one-line errors with non-zero exits, no tracebacks, no half-written files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import av
+import numpy as np
+import pytest
+
+from vidsr.cli import EXIT_CANCELLED, EXIT_ERROR, main
+
+
+def _run(capsys, *argv):
+    argv = [*argv, "-q"] if argv[0] == "upscale" else list(argv)
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _assert_one_line_error(code, err, *words):
+    assert code == EXIT_ERROR
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_missing_input(capsys, tmp_path):
+    code, _, err = _run(capsys, "upscale", str(tmp_path / "nope.mp4"), "-m", "bicubic")
+    _assert_one_line_error(code, err, "not found", "nope.mp4")
+
+
+def test_file_without_video_stream(capsys, tmp_path):
+    path = tmp_path / "audio_only.m4a"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("aac", rate=48000)
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 4800), np.float32), format="fltp", layout="mono"
+        )
+        frame.sample_rate, frame.pts = 48000, 0
+        out.mux(s.encode(frame))
+        out.mux(s.encode(None))
+    code, _, err = _run(capsys, "upscale", str(path), "-m", "bicubic")
+    _assert_one_line_error(code, err, "no video stream")
+
+
+def test_garbage_file(capsys, tmp_path):
+    path = tmp_path / "garbage.mp4"
+    path.write_bytes(os.urandom(4096))
+    code, _, err = _run(capsys, "upscale", str(path), "-m", "bicubic")
+    _assert_one_line_error(code, err, "garbage.mp4")
+
+
+def test_truncated_file(capsys, clip_factory, tmp_path):
+    src = clip_factory("faststart.mp4", frames=40, extra=None)
+    data = src.read_bytes()
+    # move the index to the front (as most downloads are), then cut the file in half
+    fixed = tmp_path / "fs.mp4"
+    with av.open(str(src)) as i, av.open(str(fixed), "w", options={"movflags": "faststart"}) as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is not None:
+                p.stream = streams[p.stream.index]
+                o.mux(p)
+    cut = tmp_path / "truncated.mp4"
+    cut.write_bytes(fixed.read_bytes()[: len(fixed.read_bytes()) // 2])
+    assert len(data) > 0
+    out = tmp_path / "out.mp4"
+    code, _, err = _run(
+        capsys, "upscale", str(cut), "-o", str(out), "-m", "bicubic", "--scale", "2"
+    )
+    _assert_one_line_error(code, err, "truncated")
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*vidsr-tmp*"))
+
+
+def test_unknown_model(capsys, clip_factory):
+    code, _, err = _run(
+        capsys, "upscale", str(clip_factory("m.mp4", frames=2)), "-m", "nosuchmodel"
+    )
+    _assert_one_line_error(code, err, "nosuchmodel")
+
+
+def test_output_equal_to_input(capsys, clip_factory, tmp_path):
+    src = tmp_path / "same.mp4"
+    shutil.copy(clip_factory("same.mp4", frames=2), src)
+    before = src.read_bytes()
+    code, _, err = _run(capsys, "upscale", str(src), "-o", str(src), "-m", "bicubic")
+    _assert_one_line_error(code, err, "input")
+    assert src.read_bytes() == before
+
+
+def test_unwritable_output_folder(capsys, clip_factory, tmp_path):
+    src = clip_factory("w.mp4", frames=2)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    code, _, err = _run(
+        capsys, "upscale", str(src), "-o", str(blocker / "out.mp4"), "-m", "bicubic"
+    )
+    _assert_one_line_error(code, err, "folder")
+    code, _, err = _run(
+        capsys, "upscale", str(src), "-o", str(tmp_path / "no" / "out.mp4"), "-m", "bicubic"
+    )
+    _assert_one_line_error(code, err, "folder")
+
+
+def test_bad_option_value(capsys, clip_factory):
+    code, _, err = _run(capsys, "upscale", str(clip_factory("o.mp4", frames=2)), "--crf", "99")
+    _assert_one_line_error(code, err, "--crf")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "upscale", str(tmp_path / "nope.mp4")])
+
+
+def test_models_lists_the_builtins(capsys):
+    code, out, _ = _run(capsys, "models")
+    assert code == 0
+    for name in (
+        "realesr-animevideov3",
+        "realesrgan-x4plus",
+        "realesrgan-x4plus-anime",
+        "bicubic",
+        "lanczos",
+    ):
+        assert name in out
+
+
+def test_ctrl_c_exits_130_and_leaves_nothing(clip_factory, tmp_path):
+    src = clip_factory("sigint.mp4", frames=200, width=160, height=120)
+    out = tmp_path / "out.mp4"
+    cmd = [sys.executable, "-m", "vidsr.cli", "upscale", str(src), "-o", str(out)]
+    cmd += ["--device", "cpu", "--precision", "fp32", "--batch", "1", "--preset", "ultrafast"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".*vidsr-tmp*")):
+        time.sleep(0.05)
+    if not list(tmp_path.glob(".*vidsr-tmp*")):
+        proc.kill()
+        pytest.fail("the run never started writing")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_CANCELLED
+    assert "Traceback" not in err and "cancel" in err
+    assert list(tmp_path.iterdir()) == []

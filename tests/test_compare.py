@@ -1,0 +1,77 @@
+"""vidsr.compare: layout sizes, the divider, enlarged crops, saving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vidsr.compare import compare, compare_upscale, read_picture, save_compare, upscale_nearest
+from vidsr.errors import InvalidOptionError
+
+
+def _pair() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    return a, 255 - a
+
+
+def test_side_by_side_with_crops_has_the_documented_size(tmp_path) -> None:
+    a, b = _pair()
+    # panel 2*64 + 8 = 136 wide; crops of 12 px, 2 pairs -> tile (136 - 3*8) // 4 = 28.
+    img = compare(a, b, "side", crops=2)
+    assert img.size == (136, 48 + 8 + 28)
+    path = save_compare(img, tmp_path / "cmp.png")
+    with Image.open(path) as back:
+        assert back.size == (136, 84) and back.format == "PNG"
+    arr = np.asarray(img)
+    assert np.array_equal(arr[:48, :64], a) and np.array_equal(arr[:48, 72:136], b)
+
+
+def test_split_has_a_divider_and_both_halves() -> None:
+    a, b = _pair()
+    img = np.asarray(compare(a, b, "split", split=0.25, crops=0))
+    assert img.shape == (48, 64, 3)
+    assert np.array_equal(img[:, :10], a[:, :10]) and np.array_equal(img[:, 20:], b[:, 20:])
+    assert (img[:, 15:17] == 255).all()
+
+
+def test_crops_are_enlarged_with_nearest_neighbour() -> None:
+    a, b = _pair()
+    img = np.asarray(compare(a, b, "split", crops=1, crop=8, centres=[(4, 4)]))
+    tile = (64 - 8) // 2
+    assert img.shape == (48 + 8 + tile, 64, 3)
+    # The first tile is a[0:8, 0:8] enlarged 3.5x: its top-left pixel is a[0, 0].
+    assert np.array_equal(img[56, 0], a[0, 0])
+
+
+def test_size_mismatch_and_bad_mode_are_refused() -> None:
+    a, b = _pair()
+    with pytest.raises(InvalidOptionError):
+        compare(a, b[:40])
+    with pytest.raises(InvalidOptionError):
+        compare(a, b, "diagonal")  # type: ignore[arg-type]
+
+
+def test_compare_upscale_runs_a_model_on_a_picture() -> None:
+    a, _ = _pair()
+    img = compare_upscale(a, lambda x: torch.nn.functional.interpolate(x, scale_factor=2), 2)
+    assert img.size == (2 * 128 + 8, 96 + 8 + (264 - 24) // 4)
+    assert upscale_nearest(a, 2).shape == (96, 128, 3)
+
+
+def test_read_picture_from_an_image(tmp_path) -> None:
+    a, _ = _pair()
+    Image.fromarray(a).save(tmp_path / "a.png")
+    assert np.array_equal(read_picture(tmp_path / "a.png"), a)
+
+
+def test_compare_file_writes_a_png_of_the_expected_size(tmp_path) -> None:
+    from vidsr.compare import compare_file
+
+    a, _ = _pair()
+    Image.fromarray(a).save(tmp_path / "in.png")
+    out = compare_file(tmp_path / "in.png", tmp_path / "out.png", "bicubic", mode="split", crops=0)
+    with Image.open(out) as img:
+        assert img.size == (4 * 64, 4 * 48)

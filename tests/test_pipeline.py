@@ -1,0 +1,104 @@
+"""End-to-end runs on generated clips: every frame, every pts, the audio bytes, the right size."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import torch
+
+from tests.clips import audio_packets, decoded_rgb, video_size, video_times
+from vidsr import Pipeline, UpscaleOptions
+from vidsr.errors import CancelledError
+from vidsr.models import load_model
+
+FAST = {"preset": "ultrafast", "model": "bicubic"}
+
+
+@pytest.mark.parametrize("codec", ["libx264", "libx265"])
+@pytest.mark.parametrize("vfr", [False, True], ids=["cfr", "vfr"])
+def test_frames_pts_audio_and_size_survive(clip_factory, tmp_path, codec, vfr):
+    src = clip_factory(f"{codec}_{vfr}.mp4", codec=codec, vfr=vfr)
+    out = tmp_path / "out.mp4"
+    stats = Pipeline(UpscaleOptions(scale=2, **FAST)).run(str(src), str(out))
+
+    assert stats.state == "done"
+    src_times, out_times = video_times(src), video_times(out)
+    assert len(out_times) == len(src_times) == stats.frames_encoded
+    assert out_times == src_times  # exact, as fractions of a second
+    assert audio_packets(out) == audio_packets(src)  # bytes and times
+    w, h = video_size(src)
+    assert video_size(out) == (2 * w, 2 * h)
+    assert not list(tmp_path.glob(".*vidsr-tmp*"))
+
+
+def test_duration_matches_within_one_frame(clip_factory, tmp_path):
+    import av
+
+    src = clip_factory("cfr.mp4")
+    out = tmp_path / "out.mp4"
+    Pipeline(UpscaleOptions(scale=2, **FAST)).run(str(src), str(out))
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        da, db = a.streams.video[0], b.streams.video[0]
+        assert abs(float(da.duration * da.time_base) - float(db.duration * db.time_base)) <= 1 / 25
+
+
+def test_preview_window_starts_at_zero_and_keeps_sync(clip_factory, tmp_path):
+    src = clip_factory("long.mp4", frames=50)
+    out = tmp_path / "window.mp4"
+    Pipeline(UpscaleOptions(scale=2, start=0.4, duration=0.8, **FAST)).run(str(src), str(out))
+    times = video_times(out)
+    assert len(times) == 20  # 0.8 s at 25 fps
+    assert times[0] == 0 and times[-1] == Fraction(19, 25)
+    audio = audio_packets(out)
+    assert audio and abs(float(audio[0][1])) < 0.03  # audio starts with the video
+    # the audio packets are the source's packets from inside the window, bytes unchanged
+    src_audio = {payload for payload, _ in audio_packets(src)}
+    assert all(payload in src_audio for payload, _ in audio)
+
+
+def test_output_frames_are_the_models_output(clip_factory, tmp_path):
+    """Decoded output == default model applied to the decoded input frame (PSNR > 35 dB)."""
+    src = clip_factory("model.mp4", width=48, height=32, frames=3, audio=False)
+    out = tmp_path / "model.mp4"
+    upscaler = load_model("realesr-animevideov3", device="cpu", precision="fp32")
+    Pipeline(UpscaleOptions(crf=12, preset="ultrafast"), upscaler=upscaler).run(str(src), str(out))
+
+    lr = decoded_rgb(src).clamp(0, 1)
+    expected = upscaler(lr)
+    got = decoded_rgb(out).clamp(0, 1)
+    assert got.shape == expected.shape
+    psnr = -10 * torch.log10(((got - expected) ** 2).mean()).item()
+    assert psnr > 35, psnr
+
+
+def test_cancel_leaves_no_file(clip_factory, tmp_path):
+    src = clip_factory("cancel.mp4", frames=40)
+    out = tmp_path / "cancelled.mp4"
+    pipeline = Pipeline(UpscaleOptions(scale=2, batch_size=2, **FAST))
+    pipeline.progress = lambda done, total: pipeline.cancel() if done >= 4 else None
+    with pytest.raises(CancelledError):
+        pipeline.run(str(src), str(out))
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+    assert pipeline.stats.state == "cancelled"
+
+
+def test_failed_run_keeps_an_existing_output_untouched(clip_factory, tmp_path):
+    src = clip_factory("keep.mp4")
+    out = tmp_path / "existing.mp4"
+    out.write_bytes(b"previous result")
+    with pytest.raises(Exception, match="encoder"):
+        Pipeline(UpscaleOptions(scale=2, codec="no-such-encoder", **FAST)).run(str(src), str(out))
+    assert out.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir()] == ["existing.mp4"]
+
+
+def test_default_output_name_beside_input(clip_factory, tmp_path):
+    import shutil
+
+    src = tmp_path / "holiday.mp4"
+    shutil.copy(clip_factory("name.mp4", frames=3), src)
+    stats = Pipeline(UpscaleOptions(scale=2, **FAST)).run(str(src))
+    assert stats.output == str(tmp_path / "holiday_x2.mp4")
+    assert video_size(stats.output) == (128, 96)
