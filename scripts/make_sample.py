@@ -1,4 +1,4 @@
-"""Render samples/demo_320x180.mp4, the project's own demo clip (used by the README's first command).
+"""Render samples/demo_320x180.mp4, the demo clip the README's first command upscales.
 
 A slow pan across three freely licensed photos bundled with scikit-image (astronaut: NASA, public
 domain; coffee: Rachel Michetti, CC0; chelsea the cat: Stefan van der Walt, CC0), with cuts
