@@ -27,6 +27,8 @@ class ClipSpec:
     colorspace: int = 1
     color_range: int = 1
     extra: dict | None = None
+    rotation: int = 0
+    sar: Fraction | None = None
 
 
 def moving_pattern(i: int, width: int, height: int) -> np.ndarray:
@@ -68,6 +70,10 @@ def make_clip(path: Path, spec: ClipSpec = ClipSpec()) -> Path:
         if spec.codec == "libx265":
             opts["x265-params"] = "log-level=error"
         v.codec_context.options = {**opts, **(spec.extra or {})}
+        if spec.rotation:
+            v.set_display_rotation(spec.rotation)
+        if spec.sar:
+            v.codec_context.sample_aspect_ratio = spec.sar
         a = None
         if spec.audio:
             a = out.add_stream("aac", rate=48000)

@@ -21,7 +21,7 @@ def clip_factory(tmp_path_factory):
     made = {}
 
     def make(name: str, **fields):
-        key = (name, tuple(sorted(fields.items())))
+        key = (name, repr(sorted(fields.items())))
         if key not in made:
             folder = tmp_path_factory.mktemp("clips")
             made[key] = make_clip(folder / name, ClipSpec(**fields))

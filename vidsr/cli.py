@@ -57,7 +57,20 @@ def _add_upscale(sub) -> None:
     p.add_argument("--batch", type=int, default=4, help="frames per model call (4)")
     p.add_argument("--start", type=_seconds, default=0.0, help="start of a preview window (s)")
     p.add_argument("--duration", type=_seconds, default=None, help="length of the window (s)")
-    p.add_argument("--fps", type=_fraction, default=None, help="frame rate for untimed streams")
+    p.add_argument(
+        "--fps", type=_fraction, default=None, help="frame rate of raw streams and image sequences"
+    )
+    p.add_argument(
+        "--deinterlace",
+        default="auto",
+        choices=["auto", "off", "bwdif", "yadif"],
+        help="deinterlace before upscaling (auto: when the stream is interlaced)",
+    )
+    p.add_argument(
+        "--apply-rotation",
+        action="store_true",
+        help="turn rotated (phone) video upright instead of keeping the rotation tag",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -101,6 +114,8 @@ def _cmd_upscale(args) -> int:
         start=args.start,
         duration=args.duration,
         fps=args.fps,
+        deinterlace=args.deinterlace,
+        apply_rotation=args.apply_rotation,
     )
     bar = None
 

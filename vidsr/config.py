@@ -33,6 +33,8 @@ class UpscaleOptions:
     duration: float | None = None
     fps: Fraction | None = None
     temporal: str = "off"
+    deinterlace: str = "auto"
+    apply_rotation: bool = False
 
     def __post_init__(self) -> None:
         if self.scale is not None and not 1 <= self.scale <= 8:

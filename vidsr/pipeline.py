@@ -19,26 +19,26 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import torch
 
 from vidsr.config import UpscaleOptions
-from vidsr.errors import CancelledError, OutputPathError, VidsrError
+from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
+from vidsr.media.images import image_pix_fmt, input_spec
 from vidsr.media.probe import probe
 from vidsr.models import Upscaler, load_model
+from vidsr.paths import OutputTarget, check_paths, default_output_path
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import MediaInfo, PlanarFrame, Window
 
 log = logging.getLogger(__name__)
 
 _DONE = object()
-_KEEP_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".ts")
 
 
 class PostStage(Protocol):
@@ -68,38 +68,6 @@ class RunStats:
     def fps(self) -> float:
         """Frames encoded per wall-clock second."""
         return self.frames_encoded / self.wall_seconds if self.wall_seconds else 0.0
-
-
-def default_output_path(input_path: str, scale: float) -> str:
-    """``clip.mp4`` -> ``clip_x4.mp4`` beside the input (other containers -> ``.mkv``)."""
-    p = Path(input_path)
-    ext = p.suffix.lower() if p.suffix.lower() in _KEEP_EXTENSIONS else ".mkv"
-    tag = f"x{scale:g}"
-    return str(p.with_name(f"{p.stem}_{tag}{ext}"))
-
-
-def check_paths(input_path: str, output_path: str) -> None:
-    """Refuse an output equal to the input, or in a folder that is missing or not writable."""
-    if not os.path.exists(input_path):
-        return  # probe reports a missing input with its own error
-    out = Path(output_path)
-    if out.exists() and os.path.samefile(out, input_path):
-        raise OutputPathError(f"output path is the input file: {output_path}")
-    if Path(os.path.abspath(output_path)) == Path(os.path.abspath(input_path)):
-        raise OutputPathError(f"output path is the input file: {output_path}")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputPathError(f"output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputPathError(f"output folder is not writable: {folder}")
-    if out.is_dir():
-        raise OutputPathError(f"output path is a folder: {output_path}")
-
-
-def temporary_path(output_path: str) -> str:
-    """A hidden file in the output's folder, same extension, renamed over the output at the end."""
-    out = Path(output_path)
-    return str(out.with_name(f".{out.stem}.vidsr-tmp-{os.getpid()}{out.suffix}"))
 
 
 class _Worker(threading.Thread):
@@ -138,6 +106,7 @@ class Pipeline:
         self.post_stage = post_stage
         self.stats = RunStats()
         self._cancel = threading.Event()
+        self._turns = 0
 
     @property
     def upscaler(self) -> Upscaler:
@@ -159,22 +128,40 @@ class Pipeline:
         end = None if o.duration is None else o.start + o.duration
         return Window(o.start, end)
 
-    def run(self, input_path: str, output_path: str | None = None) -> RunStats:
-        """Upscale ``input_path`` into ``output_path`` (default: beside the input)."""
-        info = probe(input_path)
+    def run(
+        self,
+        input_path: str,
+        output_path: str | None = None,
+        *,
+        window: Window | None = None,
+        copy_streams: bool = True,
+    ) -> RunStats:
+        """Upscale ``input_path`` into ``output_path`` (default: beside the input).
+
+        ``window`` overrides the options' ``start``/``duration`` (a job runs one segment at a
+        time this way); ``copy_streams=False`` writes the video stream alone.
+        """
+        info = probe(input_path, self.options.fps)
+        window = window or self.window()
         upscaler = self.upscaler
         output_path = output_path or default_output_path(input_path, upscaler.scale)
         check_paths(input_path, output_path)
-        tmp = temporary_path(output_path)
+        target = OutputTarget.for_path(output_path)
+        single_image_in = input_spec(input_path).images and os.path.isfile(input_path)
+        if target.images and not target.folder and "%" not in output_path and not single_image_in:
+            raise InvalidOptionError(
+                f"{output_path} is one image but the input is a video or sequence: give a folder "
+                "(OUT/) or a pattern (OUT_%06d.png)"
+            )
         self.stats = RunStats(state="running", frames_total=self._estimate_frames(info))
         started = time.perf_counter()
         try:
-            self._run(info, upscaler, tmp)
-            os.replace(tmp, output_path)
+            target.prepare()
+            self._run(info, upscaler, target, window, copy_streams)
+            target.commit()
         except BaseException as err:
             self.stats.state = "cancelled" if isinstance(err, CancelledError) else "failed"
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            target.discard()
             if isinstance(err, KeyboardInterrupt):
                 raise CancelledError("cancelled (Ctrl-C); no output written") from err
             raise
@@ -194,19 +181,49 @@ class Pipeline:
             total = max(0, total - int(self.options.start * float(v.average_rate)))
         return total
 
-    def _run(self, info: MediaInfo, upscaler: Upscaler, tmp: str) -> None:
+    def _encode_settings(self, target: OutputTarget, in_layout) -> tuple[str, EncodeSettings]:
+        """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
-        window = self.window()
-        decoder = VideoDecoder(info, window, fps=o.fps)
+        if target.images:
+            single = not target.folder and "%" not in os.path.basename(target.final)
+            spec, encoder = target.image_output(1 if single else self.stats.frames_total)
+            pix_fmt = o.pix_fmt or image_pix_fmt(encoder, in_layout.bit_depth)
+            settings = EncodeSettings(
+                codec=encoder,
+                pix_fmt=pix_fmt,
+                container_format=spec.format,
+                container_options=spec.options,
+            )
+            return spec.url, settings
+        pix_fmt = output_pix_fmt(o.codec, in_layout, o.pix_fmt)
+        return target.tmp, EncodeSettings(o.codec, o.crf, o.preset, pix_fmt)
+
+    def _run(
+        self,
+        info: MediaInfo,
+        upscaler: Upscaler,
+        target: OutputTarget,
+        window: Window,
+        copy_streams: bool,
+    ) -> None:
+        o = self.options
+        decoder = VideoDecoder(info, window, fps=o.fps, deinterlace=o.deinterlace)
         in_layout = decoder.layout
         height, width = upscaler.output_size(info.video.height, info.video.width)
-        pix_fmt = output_pix_fmt(o.codec, in_layout, o.pix_fmt)
-        out_layout = plane_layout_for(pix_fmt)
+        self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
+        if self._turns % 2:
+            height, width = width, height
+        url, settings = self._encode_settings(target, in_layout)
+        settings = replace(settings, keep_rotation=not self._turns)
+        out_layout = plane_layout_for(settings.pix_fmt)
+        if target.images and out_layout.kind == "yuv":  # JPEG: convert from RGB planes
+            out_layout = plane_layout_for("gbrp")
         # 4:2:0 / 4:2:2 encoders need even sizes: drop the last row/column if odd.
         height -= height % (1 << out_layout.log2_chroma_h)
         width -= width % (1 << out_layout.log2_chroma_w)
-        settings = EncodeSettings(codec=o.codec, crf=o.crf, preset=o.preset, pix_fmt=pix_fmt)
-        writer = VideoWriter(tmp, info, width, height, settings, window, decoder.time_base)
+        writer = VideoWriter(
+            url, info, width, height, settings, window, decoder.time_base, copy_streams
+        )
         color = info.video.color
         in_q: queue.Queue = queue.Queue(maxsize=3)
         out_q: queue.Queue = queue.Queue(maxsize=3 * o.batch_size)
@@ -224,7 +241,7 @@ class Pipeline:
             batch: list[PlanarFrame] = []
             for frame in decoder.frames():
                 batch.append(frame)
-                self.stats.frames_decoded += 1
+                self.stats.frames_decoded += not frame.warmup
                 if len(batch) == o.batch_size:
                     if not put(in_q, batch):
                         return
@@ -269,7 +286,7 @@ class Pipeline:
 
     def _model_loop(self, in_q, out_q, put, upscaler, color, in_layout, out_layout, size,
                     decode_thread, encode_thread) -> None:  # fmt: skip
-        pending_pts: deque[int] = deque()
+        pending: deque[tuple[int, bool]] = deque()  # (pts, warmup) of frames inside the model
         time_base = None
         done = 0
         while True:
@@ -289,32 +306,37 @@ class Pipeline:
             if batch is _DONE:
                 break
             time_base = batch[0].time_base
-            pending_pts.extend(f.pts for f in batch)
+            pending.extend((f.pts, f.warmup) for f in batch)
             started = time.perf_counter()
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
             sr = upscaler(lr)
             if self.post_stage is not None:
                 sr = self.post_stage.process(lr, sr)
             self.stats.model_seconds += time.perf_counter() - started
-            done += self._emit(sr, pending_pts, time_base, out_layout, color, size, out_q, put)
+            done += self._emit(sr, pending, time_base, out_layout, color, size, out_q, put)
             if self.progress:
                 self.progress(done, self.stats.frames_total)
         if self.post_stage is not None:
             tail = self.post_stage.flush()
-            done += self._emit(tail, pending_pts, time_base, out_layout, color, size, out_q, put)
+            done += self._emit(tail, pending, time_base, out_layout, color, size, out_q, put)
             if self.progress:
                 self.progress(done, self.stats.frames_total)
-        if pending_pts:
-            raise VidsrError(
-                f"{len(pending_pts)} frames were held back by a stage and never returned"
-            )
+        if pending:
+            raise VidsrError(f"{len(pending)} frames were held back by a stage and never returned")
 
-    def _emit(self, sr, pending_pts, time_base, layout, color, size, out_q, put) -> int:
+    def _emit(self, sr, pending, time_base, layout, color, size, out_q, put) -> int:
+        """Queue the finished frames ``sr`` for encoding, dropping pre-roll frames."""
         if sr.shape[0] == 0:
             return 0
         height, width = size
-        sr = sr[..., :height, :width]
-        pts = [pending_pts.popleft() for _ in range(sr.shape[0])]
+        done = [pending.popleft() for _ in range(sr.shape[0])]
+        if self._turns:  # --apply-rotation: turn the pictures upright (counter-clockwise turns)
+            sr = torch.rot90(sr, self._turns, dims=(2, 3))
+        keep = [i for i, (_, warmup) in enumerate(done) if not warmup]
+        if not keep:
+            return 0
+        sr = sr[keep, :, :height, :width]
+        pts = [done[i][0] for i in keep]
         for frame in rgb_to_planes(sr, pts, time_base, layout, color):
             if not put(out_q, frame):
                 raise CancelledError("cancelled; no output written")

@@ -113,15 +113,30 @@ class PlanarFrame:
     time_base: Fraction
     width: int
     height: int
+    warmup: bool = False  # decoded only to prime a temporal stage; not written
 
 
 @dataclass(frozen=True)
 class Window:
-    """A time window of the input to process, in seconds (``end=None``: to the end)."""
+    """A time window of the input to process, in seconds from the video's start.
+
+    ``end=None`` runs to the end. ``rebase`` moves the output's timestamps so the window starts
+    at 0 (a preview); without it the input's timestamps are kept (a segment of a longer job).
+    ``preroll`` seconds before ``start`` are decoded and run through the model and temporal
+    stage, but not written, so a segment's first frames see the same history as in a full run.
+    """
 
     start: float = 0.0
     end: float | None = None
+    rebase: bool = True
+    preroll: float = 0.0
 
-    def contains(self, t: float) -> bool:
-        """True if time ``t`` (seconds) falls inside ``[start, end)``."""
-        return t >= self.start - 1e-9 and (self.end is None or t < self.end - 1e-9)
+    @property
+    def shifts(self) -> bool:
+        """True if output timestamps are moved to start at 0."""
+        return self.rebase and self.start > 0
+
+    @property
+    def decode_start(self) -> float:
+        """Where decoding starts: the window start minus the pre-roll."""
+        return max(0.0, self.start - self.preroll)

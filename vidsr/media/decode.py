@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Iterator
 from fractions import Fraction
@@ -10,6 +11,7 @@ import av
 import numpy as np
 
 from vidsr.errors import CorruptInputError
+from vidsr.media.filters import deinterlace_filter
 from vidsr.media.formats import plane_layout_for
 from vidsr.media.probe import open_input
 from vidsr.types import MediaInfo, PlanarFrame, PlaneLayout, Window
@@ -30,6 +32,33 @@ def frame_planes(frame: av.VideoFrame, layout: PlaneLayout) -> list[np.ndarray]:
     return planes
 
 
+REORDER_DEPTH = 16
+
+
+def sorted_timestamps(frames: Iterator[av.VideoFrame]) -> Iterator[tuple[av.VideoFrame, int | None]]:
+    """Pair each frame (already in display order) with its presentation timestamp.
+
+    Decoders output frames in display order, but some containers (AVI with packed B-frames)
+    hand the frames decode-order timestamps. The set of timestamps is right, only their order is
+    not: give the frames the timestamps sorted, through a small reorder window (deeper than any
+    codec's reordering). Correctly stamped streams come out unchanged.
+    """
+    window: list[int] = []
+    queue: list[av.VideoFrame] = []
+    for frame in frames:
+        if frame.pts is None:
+            while queue:
+                yield queue.pop(0), heapq.heappop(window)
+            yield frame, None
+            continue
+        heapq.heappush(window, frame.pts)
+        queue.append(frame)
+        if len(queue) > REORDER_DEPTH:
+            yield queue.pop(0), heapq.heappop(window)
+    while queue:
+        yield queue.pop(0), heapq.heappop(window)
+
+
 class VideoDecoder:
     """Iterate the frames of ``info.video`` that fall in ``window``, with exact pts.
 
@@ -37,37 +66,59 @@ class VideoDecoder:
     from the frame rate (``fps`` overrides it); a timestamp that does not increase is moved one
     tick past the previous frame and logged, so the encoder never sees the same pts twice. A
     decoding error raises :class:`CorruptInputError`: frames are never skipped silently.
+    Interlaced sources are deinterlaced (bwdif, one frame per frame) unless ``deinterlace`` is
+    ``off``, since super-resolution of combed frames amplifies the combing.
     """
 
-    def __init__(self, info: MediaInfo, window: Window = Window(), fps: Fraction | None = None):
+    def __init__(
+        self,
+        info: MediaInfo,
+        window: Window = Window(),
+        fps: Fraction | None = None,
+        deinterlace: str = "auto",
+    ):
         self.info = info
+        self.deinterlacer = deinterlace_filter(deinterlace, info.video.field_order)
         self.window = window
         self.layout = plane_layout_for(info.video.pix_fmt)
         rate = fps or info.video.average_rate or Fraction(25)
         self.time_base = info.video.time_base if fps is None else Fraction(1) / fps
         self._tick = max(1, round(1 / (rate * self.time_base)))
+        self._fps = fps
         self._synthesize = fps is not None or not info.video.has_timestamps
 
     def frames(self) -> Iterator[PlanarFrame]:
         """Yield the window's frames in presentation order."""
-        container = open_input(self.info.path)
+        container = open_input(self.info.path, self._fps)
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            if self.window.start > 0 and not self._synthesize:
-                offset = int(self.window.start / stream.time_base) + (stream.start_time or 0)
+            if self.window.decode_start > 0 and not self._synthesize:
+                offset = int(self.window.decode_start / stream.time_base) + (stream.start_time or 0)
                 container.seek(offset, stream=stream, backward=True, any_frame=False)
             yield from self._decode(container, stream)
         finally:
             container.close()
+
+    def _filtered(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+        if self.deinterlacer is None:
+            yield from frames
+            return
+        for frame in frames:
+            yield from self.deinterlacer.push(frame)
+        yield from self.deinterlacer.flush()
 
     def _decode(self, container, stream) -> Iterator[PlanarFrame]:
         start = self.info.video.start_time or 0
         prev: int | None = None
         count = 0
         try:
-            for frame in container.decode(stream):
-                pts = frame.pts
+            for frame, pts in sorted_timestamps(self._filtered(container.decode(stream))):
+                if (frame.width, frame.height) != (self.info.video.width, self.info.video.height):
+                    raise CorruptInputError(
+                        f"frame {count} of {self.info.path} is {frame.width}x{frame.height}, but "
+                        f"the video started at {self.info.video.width}x{self.info.video.height}"
+                    )
                 if self._synthesize or pts is None:
                     pts = (
                         count * self._tick
@@ -82,9 +133,9 @@ class VideoDecoder:
                 count += 1
                 prev = pts
                 t = float((pts - (0 if self._synthesize else start)) * self.time_base)
-                if not self.window.contains(t):
-                    if self.window.end is not None and t >= self.window.end:
-                        break
+                if self.window.end is not None and t >= self.window.end - 1e-9:
+                    break
+                if t < self.window.decode_start - 1e-9:
                     continue
                 yield PlanarFrame(
                     planes=frame_planes(frame, self.layout),
@@ -93,6 +144,7 @@ class VideoDecoder:
                     time_base=self.time_base,
                     width=frame.width,
                     height=frame.height,
+                    warmup=t < self.window.start - 1e-9,
                 )
         except av.FFmpegError as err:
             raise CorruptInputError(

@@ -27,15 +27,30 @@ class EncodeSettings:
     preset: str = "medium"
     pix_fmt: str = "yuv420p"
     container_format: str | None = None  # None: from the output file's extension
+    container_options: dict[str, str] | None = None
+    keep_rotation: bool = True  # write the source's display rotation (False: frames are upright)
+
+    @property
+    def images(self) -> bool:
+        """True when writing image files (no audio, no container metadata)."""
+        return self.container_format == "image2"
 
 
 def _fill_frame(frame: PlanarFrame, pix_fmt: str) -> av.VideoFrame:
-    out = av.VideoFrame(frame.width, frame.height, pix_fmt)
+    """An ``av.VideoFrame`` holding ``frame``'s planes, in ``pix_fmt``.
+
+    Planes are written as they are; a different encoder format (packed RGB for PNG, full-range
+    YUV for JPEG) is reached by a lossless shuffle or an explicit BT.601 full-range conversion.
+    """
+    out = av.VideoFrame(frame.width, frame.height, frame.pix_fmt)
     for plane, data in zip(out.planes, frame.planes, strict=True):
-        dtype = data.dtype
-        rows = np.frombuffer(plane, dtype=dtype).reshape(plane.height, -1)
+        rows = np.frombuffer(plane, dtype=data.dtype).reshape(plane.height, -1)
         rows[:, : plane.width] = data
-    return out
+    if pix_fmt == frame.pix_fmt:
+        return out
+    if pix_fmt.startswith("yuvj"):
+        return out.reformat(format=pix_fmt, dst_colorspace="itu601", dst_color_range="JPEG")
+    return out.reformat(format=pix_fmt)
 
 
 class VideoWriter:
@@ -54,24 +69,26 @@ class VideoWriter:
         settings: EncodeSettings,
         window: Window = Window(),
         time_base: Fraction | None = None,
+        copy_streams: bool = True,
     ):
         self.info = info
         self.settings = settings
         video = info.video
         self.time_base = time_base or video.time_base
         self._shift = 0
-        if window.start > 0:
+        if window.shifts:
             self._shift = round(window.start / self.time_base) + (video.start_time or 0)
         try:
-            self.container = av.open(
-                path, "w", format=settings.container_format, options=_muxer_options(path, info)
-            )
+            options = settings.container_options or _muxer_options(path, info)
+            self.container = av.open(path, "w", format=settings.container_format, options=options)
         except (av.FFmpegError, ValueError) as err:
             raise EncoderError(f"cannot create output {path}: {err}") from err
         try:
-            self.container.metadata.update(info.metadata)
             self.stream = self._add_video_stream(width, height)
-            self.copier = StreamCopier(info.path, self.container, window)
+            copy_streams = copy_streams and not settings.images
+            if not settings.images:
+                self.container.metadata.update(info.metadata)
+            self.copier = StreamCopier(info.path, self.container, window) if copy_streams else None
         except Exception:
             self.container.close()
             raise
@@ -88,8 +105,9 @@ class VideoWriter:
         stream.time_base = self.time_base
         ctx = stream.codec_context
         ctx.time_base = self.time_base
-        for name, value in output_tags(video.color).items():
-            setattr(ctx, name, value)
+        if not s.images:
+            for name, value in output_tags(video.color).items():
+                setattr(ctx, name, value)
         if video.sample_aspect_ratio:
             ctx.sample_aspect_ratio = video.sample_aspect_ratio
         options = {}
@@ -99,23 +117,29 @@ class VideoWriter:
         if "preset" in codec_options and s.preset:
             options["preset"] = s.preset
         ctx.options = options
-        if video.rotation:
+        if video.rotation and s.keep_rotation:
             stream.set_display_rotation(video.rotation)
         return stream
 
     def write(self, frame: PlanarFrame) -> None:
         """Encode one frame and mux it, interleaved with the copied streams."""
         out = _fill_frame(frame, self.settings.pix_fmt)
+        if out.width != self.stream.width or out.height != self.stream.height:
+            raise EncoderError(f"frame size {out.width}x{out.height} != stream size")
         out.pts = frame.pts - self._shift
         out.time_base = self.time_base
-        tags = output_tags(self.info.video.color)
-        out.colorspace, out.color_range = tags["colorspace"], tags["color_range"]
-        self._mux(self.stream.encode(out))
+        if not self.settings.images:
+            tags = output_tags(self.info.video.color)
+            out.colorspace, out.color_range = tags["colorspace"], tags["color_range"]
+        try:
+            self._mux(self.stream.encode(out))
+        except av.FFmpegError as err:
+            raise EncoderError(f"encoding frame {self.frames_written} failed: {err}") from err
         self.frames_written += 1
 
     def _mux(self, packets) -> None:
         for packet in packets:
-            if packet.dts is not None:
+            if packet.dts is not None and self.copier is not None:
                 t = float(packet.dts * packet.time_base) + self._shift * float(self.time_base)
                 start = self.info.video.start_time or 0
                 self.copier.mux_until(self.container, t - float(start * self.time_base))
@@ -125,7 +149,8 @@ class VideoWriter:
         """Flush the encoder, mux the rest of the copied streams and finish the file."""
         try:
             self._mux(self.stream.encode(None))
-            self.copier.finish(self.container)
+            if self.copier is not None:
+                self.copier.finish(self.container)
         except av.FFmpegError as err:
             raise EncoderError(f"finishing the output failed: {err}") from err
         finally:
@@ -134,7 +159,8 @@ class VideoWriter:
     def abort(self) -> None:
         """Close everything without finishing (the caller deletes the file)."""
         try:
-            self.copier.close()
+            if self.copier is not None:
+                self.copier.close()
         finally:
             with contextlib.suppress(av.FFmpegError):
                 self.container.close()

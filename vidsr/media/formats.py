@@ -99,8 +99,9 @@ def color_info(frame: av.VideoFrame, ctx, width: int, height: int) -> ColorInfo:
     range_tag = int(frame.color_range or 0) or int(ctx.color_range or 0)
     pix_fmt = frame.format.name
     if av.VideoFormat(pix_fmt).is_rgb:
-        matrix, guessed = "bt709", False  # not used for GBR planes
-    elif matrix_tag in _MATRIX:
+        # RGB images (PNG, TIFF): sRGB. Video made from them is BT.709 limited range.
+        return ColorInfo(matrix="bt709", range="limited", primaries=1, transfer=13, matrix_tag=1)
+    if matrix_tag in _MATRIX:
         matrix, guessed = _MATRIX[matrix_tag], False
     else:
         matrix, guessed = ("bt709" if width >= 1280 or height > 576 else "bt601"), True

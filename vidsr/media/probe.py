@@ -10,6 +10,7 @@ import av
 
 from vidsr.errors import CorruptInputError, InputNotFoundError, NoVideoStreamError
 from vidsr.media.formats import color_info, plane_layout_for
+from vidsr.media.images import input_spec
 from vidsr.types import MediaInfo, StreamInfo, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -17,14 +18,21 @@ log = logging.getLogger(__name__)
 _FIELD_ORDER = {0: "unknown", 1: "progressive", 2: "tff", 3: "bff", 4: "tb", 5: "bt"}
 
 
-def open_input(path: str) -> av.container.InputContainer:
-    """Open ``path`` for reading, mapping every failure to a typed one-line error."""
-    if not os.path.exists(path):
+def open_input(path: str, fps: Fraction | None = None) -> av.container.InputContainer:
+    """Open a video file, image folder, printf image pattern or photo for reading.
+
+    Every failure becomes a typed one-line error. ``fps`` sets the rate of image sequences.
+    """
+    pattern = "%" in os.path.basename(path)
+    if not pattern and not os.path.exists(path):
         raise InputNotFoundError(f"input not found: {path}")
-    if os.path.isdir(path):
-        raise CorruptInputError(f"input is a folder, not a video file: {path}")
+    if pattern and not os.path.isdir(os.path.dirname(path) or "."):
+        raise InputNotFoundError(f"input folder not found: {os.path.dirname(path)}")
+    spec = input_spec(path, fps)
+    if spec.images and spec.format is None and os.path.isdir(path):
+        raise NoVideoStreamError(f"no images (png, jpg, tif, bmp, webp) in folder {path}")
     try:
-        return av.open(path, metadata_errors="ignore")
+        return av.open(spec.url, format=spec.format, options=spec.options, metadata_errors="ignore")
     except av.FFmpegError as err:
         raise CorruptInputError(f"cannot read {path}: not a media file or damaged ({err})") from err
 
@@ -35,9 +43,9 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     return float(value * time_base)
 
 
-def probe(path: str) -> MediaInfo:
+def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
     """Describe ``path``; decodes the first video frame to learn colour tags and rotation."""
-    container = open_input(path)
+    container = open_input(path, fps)
     try:
         if not container.streams.video:
             raise NoVideoStreamError(f"no video stream in {path}")

@@ -1,0 +1,135 @@
+"""Faithful to the source: bit depth, rotation, aspect, deinterlacing, image sequences."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.clips import video_size, video_times
+from vidsr import Pipeline, UpscaleOptions
+from vidsr.errors import InvalidOptionError
+
+FAST = {"model": "bicubic", "scale": 2, "preset": "ultrafast"}
+
+
+def _first_frame(path):
+    with av.open(str(path)) as c:
+        return next(c.decode(video=0)), c.streams.video[0]
+
+
+def test_10bit_stays_10bit(clip_factory, tmp_path):
+    src = clip_factory("ten.mkv", codec="libx265", pix_fmt="yuv420p10le", frames=3, audio=False)
+    out = tmp_path / "ten_x2.mkv"
+    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    frame, _ = _first_frame(out)
+    assert frame.format.name == "yuv420p10le"
+    y = np.frombuffer(frame.planes[0], np.uint16)
+    # 8-bit data promoted to 10 bits would only hold multiples of 4
+    assert np.mean(y % 4 != 0) > 0.3
+
+
+def test_pix_fmt_override(clip_factory, tmp_path):
+    src = clip_factory("ten.mkv", codec="libx265", pix_fmt="yuv420p10le", frames=3, audio=False)
+    out = tmp_path / "eight.mp4"
+    Pipeline(UpscaleOptions(pix_fmt="yuv420p", **FAST)).run(str(src), str(out))
+    assert _first_frame(out)[0].format.name == "yuv420p"
+
+
+def test_rotation_tag_and_aspect_are_kept(clip_factory, tmp_path):
+    src = clip_factory("rot.mp4", rotation=-90, sar=Fraction(35, 32), frames=3)
+    out = tmp_path / "rot.mp4"
+    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    frame, stream = _first_frame(out)
+    assert frame.rotation == -90
+    assert stream.sample_aspect_ratio == Fraction(35, 32)
+    assert video_size(out) == (128, 96)
+
+
+def test_apply_rotation_turns_pictures_upright(clip_factory, tmp_path):
+    src = clip_factory("rot.mp4", rotation=-90, sar=Fraction(35, 32), frames=3)
+    out = tmp_path / "upright.mp4"
+    Pipeline(UpscaleOptions(apply_rotation=True, **FAST)).run(str(src), str(out))
+    frame, _ = _first_frame(out)
+    assert frame.rotation == 0
+    assert (frame.width, frame.height) == (96, 128)
+    # what a player shows for the source (rotate 90 degrees clockwise) is what we wrote
+    src_frame, _ = _first_frame(src)
+    shown = np.rot90(src_frame.to_ndarray(format="rgb24"), k=-1)
+    got = np.asarray(
+        frame.to_image().resize((shown.shape[1], shown.shape[0]), Image.Resampling.BOX)
+    )
+    assert np.abs(got.astype(int) - shown.astype(int)).mean() < 12
+
+
+def test_interlaced_source_is_deinterlaced(clip_factory, tmp_path):
+    src = clip_factory(
+        "interlaced.mkv", frames=6, audio=False, extra={"flags": "+ildct+ilme"}, height=64
+    )
+    with av.open(str(src)) as c:
+        assert next(c.decode(video=0)).interlaced_frame
+    out_auto, out_off = tmp_path / "auto.mkv", tmp_path / "off.mkv"
+    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out_auto))
+    Pipeline(UpscaleOptions(deinterlace="off", **FAST)).run(str(src), str(out_off))
+    assert video_times(out_auto) == video_times(src) == video_times(out_off)
+    with av.open(str(out_auto)) as c:
+        assert not next(c.decode(video=0)).interlaced_frame
+
+
+def _png_folder(folder, count, size=(40, 30), dtype=np.uint8):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        if dtype == np.uint8:
+            Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(
+                folder / f"img{i:03d}.png"
+            )
+        else:
+            # 16-bit grey PNG (Pillow writes I;16)
+            Image.fromarray(rng.integers(0, 65536, (size[1], size[0]), dtype=np.uint16)).save(
+                folder / f"img{i:03d}.png"
+            )
+
+
+def test_image_folder_to_png_folder(tmp_path):
+    _png_folder(tmp_path / "frames", 4)
+    out = tmp_path / "big"
+    Pipeline(UpscaleOptions(**FAST)).run(str(tmp_path / "frames"), str(out) + "/")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"frame_{i:06d}.png" for i in range(1, 5)]
+    assert Image.open(out / names[0]).size == (80, 60)
+    assert not [p for p in tmp_path.iterdir() if "vidsr-tmp" in p.name]
+
+
+def test_image_folder_to_video_with_fps(tmp_path):
+    _png_folder(tmp_path / "frames", 5)
+    out = tmp_path / "seq.mp4"
+    Pipeline(UpscaleOptions(fps=Fraction(12), **FAST)).run(str(tmp_path / "frames"), str(out))
+    times = video_times(out)
+    assert len(times) == 5 and times[1] - times[0] == Fraction(1, 12)
+
+
+def test_single_photo_in_photo_out(tmp_path):
+    _png_folder(tmp_path / "one", 1)
+    photo = tmp_path / "one" / "img000.png"
+    stats = Pipeline(UpscaleOptions(**FAST)).run(str(photo))
+    assert stats.output == str(tmp_path / "one" / "img000_x2.png")
+    assert Image.open(stats.output).size == (80, 60)
+
+
+def test_deep_source_gives_16bit_png(clip_factory, tmp_path):
+    src = clip_factory("ten.mkv", codec="libx265", pix_fmt="yuv420p10le", frames=3, audio=False)
+    out = tmp_path / "deep"
+    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out) + "/")
+    frame, _ = _first_frame(out / "frame_000001.png")  # Pillow would flatten 48-bit RGB
+    assert frame.format.name == "rgb48be"
+    values = frame.to_ndarray()
+    assert np.mean(values % 256 != 0) > 0.5  # real 16-bit data, not 8-bit shifted up
+
+
+def test_video_to_single_image_name_is_refused(clip_factory, tmp_path):
+    with pytest.raises(InvalidOptionError, match="folder"):
+        Pipeline(UpscaleOptions(**FAST)).run(str(clip_factory("v.mp4")), str(tmp_path / "x.png"))

@@ -1,0 +1,91 @@
+"""Image sequences and stills: how FFmpeg's image2 reader and writer are addressed.
+
+Inputs: a folder of frames (the most common image extension in it, sorted by name), a printf
+pattern (``frames/%06d.png``) or a single photo. Outputs: a folder (PNG frames, 16-bit PNG for
+deep sources), a printf pattern, or a single image file (``.png``, ``.jpg``, ``.tif``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+_ENCODERS = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".tif": "tiff", ".tiff": "tiff"}
+
+
+@dataclass(frozen=True)
+class OpenSpec:
+    """What to pass to ``av.open`` for an input or output path."""
+
+    url: str
+    format: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    images: bool = False
+
+
+def _glob_escape(path: str) -> str:
+    return glob.escape(path)
+
+
+def input_spec(path: str, fps: Fraction | None = None) -> OpenSpec:
+    """How to open ``path`` for reading: a video file as it is, images through image2."""
+    rate = {"framerate": str(fps)} if fps else {}
+    if os.path.isdir(path):
+        counts = Counter(
+            Path(name).suffix.lower()
+            for name in os.listdir(path)
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS
+        )
+        if not counts:
+            return OpenSpec(url=path, images=True)  # the caller reports "no images"
+        ext = counts.most_common(1)[0][0]
+        names = sorted(n for n in os.listdir(path) if Path(n).suffix.lower() == ext)
+        pattern = os.path.join(_glob_escape(path), "*" + Path(names[0]).suffix)
+        opts = {"pattern_type": "glob", **rate}
+        return OpenSpec(url=pattern, format="image2", options=opts, images=True)
+    if "%" in os.path.basename(path):
+        return OpenSpec(url=path, format="image2", options=rate, images=True)
+    if path.lower().endswith(IMAGE_EXTENSIONS):
+        return OpenSpec(url=path, options=rate, images=True)
+    return OpenSpec(url=path)
+
+
+def is_image_output(path: str) -> bool:
+    """True if ``path`` names a folder (existing, or ending in a slash), pattern or image."""
+    return (
+        path.endswith(("/", os.sep))
+        or os.path.isdir(path)
+        or "%" in os.path.basename(path)
+        or path.lower().endswith(tuple(_ENCODERS))
+    )
+
+
+def output_spec(path: str, frames: int) -> tuple[OpenSpec, str]:
+    """How to open an image output, and its encoder.
+
+    A folder gets ``frame_000001.png`` ...; a single image name is used as it is when the
+    input has one frame, else it becomes a pattern beside it (``name_000001.png``).
+    """
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        return OpenSpec(os.path.join(path, "frame_%06d.png"), "image2", images=True), "png"
+    stem, ext = os.path.splitext(path)
+    encoder = _ENCODERS.get(ext.lower(), "png")
+    if "%" in os.path.basename(path):
+        return OpenSpec(path, "image2", images=True), encoder
+    if frames == 1:
+        return OpenSpec(path, "image2", {"update": "1"}, images=True), encoder
+    return OpenSpec(f"{stem}_%06d{ext}", "image2", images=True), encoder
+
+
+def image_pix_fmt(encoder: str, bit_depth: int) -> str:
+    """Pixel format of written images: 16-bit PNG/TIFF for deep sources, else 8-bit."""
+    if encoder == "mjpeg":
+        return "yuvj444p"
+    if bit_depth > 8:
+        return "rgb48be" if encoder == "png" else "rgb48le"
+    return "rgb24"
