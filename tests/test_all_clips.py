@@ -84,4 +84,8 @@ def test_clip_first_second(shared_data, tmp_path, name):
     assert ("audio" in out_kinds) == has_audio
     if has_audio:
         got = audio_packets(out)
-        assert got and got == audio_packets(src)[: len(got)]
+        want = audio_packets(src)[: len(got)]
+        assert got and [b for b, _ in got] == [b for b, _ in want]
+        assert all(
+            abs(a - b) <= Fraction(1, 2000) for (_, a), (_, b) in zip(got, want, strict=True)
+        )
