@@ -35,7 +35,9 @@ def frame_planes(frame: av.VideoFrame, layout: PlaneLayout) -> list[np.ndarray]:
 REORDER_DEPTH = 16
 
 
-def sorted_timestamps(frames: Iterator[av.VideoFrame]) -> Iterator[tuple[av.VideoFrame, int | None]]:
+def sorted_timestamps(
+    frames: Iterator[av.VideoFrame],
+) -> Iterator[tuple[av.VideoFrame, int | None]]:
     """Pair each frame (already in display order) with its presentation timestamp.
 
     Decoders output frames in display order, but some containers (AVI with packed B-frames)
@@ -133,7 +135,7 @@ class VideoDecoder:
                 count += 1
                 prev = pts
                 t = float((pts - (0 if self._synthesize else start)) * self.time_base)
-                if self.window.end is not None and t >= self.window.end - 1e-9:
+                if self.window.decode_end is not None and t >= self.window.decode_end - 1e-9:
                     break
                 if t < self.window.decode_start - 1e-9:
                     continue
@@ -144,7 +146,8 @@ class VideoDecoder:
                     time_base=self.time_base,
                     width=frame.width,
                     height=frame.height,
-                    warmup=t < self.window.start - 1e-9,
+                    warmup=t < self.window.start - 1e-9
+                    or (self.window.end is not None and t >= self.window.end - 1e-9),
                 )
         except av.FFmpegError as err:
             raise CorruptInputError(

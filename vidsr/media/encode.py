@@ -151,10 +151,10 @@ class VideoWriter:
             self._mux(self.stream.encode(None))
             if self.copier is not None:
                 self.copier.finish(self.container)
-        except av.FFmpegError as err:
-            raise EncoderError(f"finishing the output failed: {err}") from err
-        finally:
             self.container.close()
+        except av.FFmpegError as err:
+            self.abort()
+            raise EncoderError(f"finishing the output failed: {err}") from err
 
     def abort(self) -> None:
         """Close everything without finishing (the caller deletes the file)."""

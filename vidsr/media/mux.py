@@ -22,14 +22,25 @@ from vidsr.types import Window
 log = logging.getLogger(__name__)
 
 COPY_KINDS = ("audio", "subtitle")
+_STANDARD_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 6: "5.1", 8: "7.1"}
 
 
-def container_accepts(format_name: str, stream) -> bool:
-    """True if a ``format_name`` container can hold a stream copied from ``stream``."""
+def container_accepts(format_name: str, input_path: str, index: int) -> bool:
+    """True if a ``format_name`` container can hold a copy of stream ``index`` of the input.
+
+    Tried for real, in memory: the stream's first packet is muxed and the file finished, since
+    some refusals (an unordered channel layout in MP4) only come when the trailer is written.
+    """
     try:
-        with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
-            probe_out.add_stream_from_template(stream)
-            probe_out.start_encoding()
+        with av.open(input_path) as source:
+            stream = source.streams[index]
+            packet = next((p for p in source.demux(stream) if p.dts is not None and p.size), None)
+            with av.open(io.BytesIO(), "w", format=format_name) as trial:
+                out_stream = trial.add_stream_from_template(stream)
+                trial.start_encoding()
+                if packet is not None:
+                    packet.stream = out_stream
+                    trial.mux(packet)
         return True
     except (av.FFmpegError, ValueError, NotImplementedError):
         return False
@@ -42,7 +53,7 @@ class _Route:
     in_stream: object
     out_stream: object
     shift: int  # ticks of in_stream.time_base subtracted from every timestamp
-    transcoder: object | None = None  # (decoder ctx, encoder stream) for transcoded audio
+    transcoder: av.AudioResampler | None = None  # set for audio transcoded to AAC
 
 
 class StreamCopier:
@@ -58,9 +69,9 @@ class StreamCopier:
             if stream.type not in COPY_KINDS:
                 continue
             shift = 0
-            if window.start > 0 and stream.time_base:
+            if window.shifts and stream.time_base:
                 shift = round(window.start / stream.time_base) + (stream.start_time or 0)
-            if container_accepts(fmt, stream):
+            if container_accepts(fmt, input_path, stream.index):
                 out_stream = output.add_stream_from_template(stream)
                 self._routes[stream.index] = _Route(stream, out_stream, shift)
                 self.plan.append((stream.index, stream.type, "copy"))
@@ -69,10 +80,13 @@ class StreamCopier:
                     "stream %d (%s audio) cannot be copied into %s: transcoding it to AAC",
                     stream.index, stream.codec_context.name, fmt,
                 )  # fmt: skip
-                out_stream = output.add_stream("aac", rate=stream.codec_context.sample_rate)
-                out_stream.layout = stream.codec_context.layout
+                rate = stream.codec_context.sample_rate
+                layout = _STANDARD_LAYOUTS.get(stream.codec_context.channels, "stereo")
+                out_stream = output.add_stream("aac", rate=rate, layout=layout)
+                out_stream.bit_rate = 96_000 * stream.codec_context.channels
                 out_stream.metadata.update(stream.metadata or {})
-                self._routes[stream.index] = _Route(stream, out_stream, shift, transcoder=True)
+                resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+                self._routes[stream.index] = _Route(stream, out_stream, shift, resampler)
                 self.plan.append((stream.index, stream.type, "transcode"))
             else:
                 log.warning(
@@ -80,9 +94,47 @@ class StreamCopier:
                     stream.index, stream.codec_context.name, fmt,
                 )  # fmt: skip
                 self.plan.append((stream.index, stream.type, "drop"))
+        self._copy_attachments(output, fmt)
+        self._copy_chapters(output)
         self._packets = self._pending()
         self._next = None
         self._done = not self._routes
+
+    def _copy_attachments(self, output, fmt: str) -> None:
+        """Fonts and other attachments (Matroska) go along where the output can hold them."""
+        for stream in self._input.streams:
+            if stream.type != "attachment":
+                continue
+            if fmt != "matroska":
+                log.warning(
+                    "attachment %r left out: only .mkv output keeps attachments", stream.name
+                )
+                self.plan.append((stream.index, "attachment", "drop"))
+                continue
+            output.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
+            self.plan.append((stream.index, "attachment", "copy"))
+
+    def _copy_chapters(self, output) -> None:
+        """Chapters are kept (shifted and clipped to a preview window)."""
+        chapters = self._input.chapters()
+        if not chapters:
+            return
+        kept = []
+        for ch in chapters:
+            tb = ch["time_base"]
+            start, end = float(ch["start"] * tb), float(ch["end"] * tb)
+            if self.window.end is not None and start >= self.window.end:
+                continue
+            if end <= self.window.start:
+                continue
+            if self.window.shifts:
+                start, end = max(0.0, start - self.window.start), end - self.window.start
+                ch = {**ch, "start": round(start / tb), "end": round(end / tb)}
+            kept.append(ch)
+        try:
+            output.set_chapters(kept)
+        except (av.FFmpegError, ValueError, TypeError) as err:
+            log.warning("chapters could not be written to this container: %s", err)
 
     def _pending(self) -> Iterator:
         streams = [r.in_stream for r in self._routes.values()]
@@ -125,11 +177,13 @@ class StreamCopier:
 
     def _mux(self, output, packet) -> None:
         route = self._routes[packet.stream.index]
-        if route.transcoder:
+        if route.transcoder is not None:
             for frame in route.in_stream.codec_context.decode(packet):
-                frame.pts = None if frame.pts is None else frame.pts - route.shift
-                for out_packet in route.out_stream.encode(frame):
-                    output.mux(out_packet)
+                if frame.pts is not None:
+                    frame.pts -= round(route.shift * route.in_stream.time_base / frame.time_base)
+                for resampled in route.transcoder.resample(frame):
+                    for out_packet in route.out_stream.encode(resampled):
+                        output.mux(out_packet)
             return
         if route.shift:
             packet.pts = None if packet.pts is None else packet.pts - route.shift
@@ -139,7 +193,10 @@ class StreamCopier:
 
     def _flush_transcoders(self, output) -> None:
         for route in self._routes.values():
-            if route.transcoder:
+            if route.transcoder is not None:
+                for resampled in route.transcoder.resample(None):
+                    for out_packet in route.out_stream.encode(resampled):
+                        output.mux(out_packet)
                 for out_packet in route.out_stream.encode(None):
                     output.mux(out_packet)
 
