@@ -123,13 +123,15 @@ class Window:
     ``end=None`` runs to the end. ``rebase`` moves the output's timestamps so the window starts
     at 0 (a preview); without it the input's timestamps are kept (a segment of a longer job).
     ``preroll`` seconds before ``start`` are decoded and run through the model and temporal
-    stage, but not written, so a segment's first frames see the same history as in a full run.
+    stage, but not written, so a segment's first frames see the same history as in a full run;
+    ``postroll`` seconds after ``end`` likewise, so its last frames see the same look-ahead.
     """
 
     start: float = 0.0
     end: float | None = None
     rebase: bool = True
     preroll: float = 0.0
+    postroll: float = 0.0
 
     @property
     def shifts(self) -> bool:
@@ -140,3 +142,8 @@ class Window:
     def decode_start(self) -> float:
         """Where decoding starts: the window start minus the pre-roll."""
         return max(0.0, self.start - self.preroll)
+
+    @property
+    def decode_end(self) -> float | None:
+        """Where decoding stops: the window end plus the post-roll (None: the input's end)."""
+        return None if self.end is None else self.end + self.postroll

@@ -1,4 +1,4 @@
-"""Other streams: subtitles, chapters and attachments kept in MKV; audio transcoded, never dropped."""
+"""Other streams: subtitles, chapters, attachments kept in MKV; audio transcoded, never dropped."""
 
 from __future__ import annotations
 
