@@ -133,3 +133,28 @@ def test_deep_source_gives_16bit_png(clip_factory, tmp_path):
 def test_video_to_single_image_name_is_refused(clip_factory, tmp_path):
     with pytest.raises(InvalidOptionError, match="folder"):
         Pipeline(UpscaleOptions(**FAST)).run(str(clip_factory("v.mp4")), str(tmp_path / "x.png"))
+
+
+def test_hdr_tags_kept_and_metadata_limit_said(tmp_path, caplog):
+    import logging
+
+    src, out = tmp_path / "pq.mkv", tmp_path / "pq_x2.mkv"
+    with av.open(str(src), "w") as o:
+        s = o.add_stream("libx265", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p10le"
+        ctx = s.codec_context
+        ctx.color_trc, ctx.color_primaries, ctx.colorspace = 16, 9, 9  # PQ, BT.2020
+        ctx.options = {"x265-params": "log-level=error"}
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 60, np.uint8), "rgb24")
+            f = f.reformat(format="yuv420p10le")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            o.mux(s.encode(f))
+        o.mux(s.encode(None))
+    with caplog.at_level(logging.WARNING):
+        Pipeline(UpscaleOptions(codec="libx265", **FAST)).run(str(src), str(out))
+    assert "HDR source (PQ)" in caplog.text
+    with av.open(str(out)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (int(ctx.color_trc), int(ctx.color_primaries), int(ctx.colorspace)) == (16, 9, 9)
+        assert next(c.decode(video=0)).format.name == "yuv420p10le"

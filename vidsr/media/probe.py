@@ -9,7 +9,7 @@ from fractions import Fraction
 import av
 
 from vidsr.errors import CorruptInputError, InputNotFoundError, NoVideoStreamError
-from vidsr.media.formats import color_info, plane_layout_for
+from vidsr.media.formats import HLG, PQ, color_info, plane_layout_for
 from vidsr.media.images import input_spec
 from vidsr.types import MediaInfo, StreamInfo, VideoInfo
 
@@ -96,6 +96,15 @@ def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
         )
         if color.guessed:
             log.info("video has no colour matrix tag: using %s (FFmpeg's guess)", color.matrix)
+        if color.transfer in (PQ, HLG):
+            kinds = {str(getattr(sd, "type", sd)).lower() for sd in first.side_data}
+            static = [k for k in kinds if "mastering" in k or "light" in k]
+            log.warning(
+                "HDR source (%s): its transfer and primaries tags are kept, but %s not carried "
+                "to the output",
+                "PQ" if color.transfer == PQ else "HLG",
+                ", ".join(static) + " metadata is" if static else "HDR10 static metadata is",
+            )
         return MediaInfo(
             path=path,
             format_name=container.format.name,
