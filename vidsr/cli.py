@@ -55,6 +55,11 @@ def _add_upscale(sub) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--batch", type=int, default=4, help="frames per model call (4)")
+    p.add_argument(
+        "--max-memory",
+        default=None,
+        help="memory limit such as 4G: frames are tiled and batches shrunk to stay under it",
+    )
     p.add_argument("--start", type=_seconds, default=0.0, help="start of a preview window (s)")
     p.add_argument("--duration", type=_seconds, default=None, help="length of the window (s)")
     p.add_argument(
@@ -97,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_upscale(args) -> int:
     from tqdm import tqdm
 
-    from vidsr.config import DEFAULT_MODEL, UpscaleOptions
+    from vidsr.config import DEFAULT_MODEL, UpscaleOptions, parse_size
     from vidsr.pipeline import Pipeline
 
     options = UpscaleOptions(
@@ -116,6 +121,7 @@ def _cmd_upscale(args) -> int:
         fps=args.fps,
         deinterlace=args.deinterlace,
         apply_rotation=args.apply_rotation,
+        max_memory=parse_size(args.max_memory) if args.max_memory else None,
     )
     bar = None
 

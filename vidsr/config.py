@@ -7,6 +7,20 @@ from fractions import Fraction
 
 from vidsr.errors import InvalidOptionError
 
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``"4G"``, ``"512M"``, ``"1.5G"`` or plain bytes -> bytes."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1] if value and value[-1] in _UNITS else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise InvalidOptionError(f"not a size: {text!r} (use e.g. 4G or 512M)") from None
+    return int(number * _UNITS[unit])
+
+
 DEFAULT_MODEL = "realesr-animevideov3"
 
 
@@ -35,6 +49,7 @@ class UpscaleOptions:
     temporal: str = "off"
     deinterlace: str = "auto"
     apply_rotation: bool = False
+    max_memory: int | None = None  # bytes; frames are tiled and batches shrunk to stay under it
 
     def __post_init__(self) -> None:
         if self.scale is not None and not 1 <= self.scale <= 8:
@@ -49,5 +64,7 @@ class UpscaleOptions:
             raise InvalidOptionError(f"--start must not be negative, got {self.start}")
         if self.duration is not None and self.duration <= 0:
             raise InvalidOptionError(f"--duration must be positive, got {self.duration}")
+        if self.max_memory is not None and self.max_memory < 256 * 2**20:
+            raise InvalidOptionError(f"--max-memory must be at least 256M, got {self.max_memory}")
         if self.fps is not None and self.fps <= 0:
             raise InvalidOptionError(f"--fps must be positive, got {self.fps}")

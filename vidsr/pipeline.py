@@ -31,7 +31,7 @@ from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
 from vidsr.media.images import image_pix_fmt, input_spec
 from vidsr.media.probe import probe
-from vidsr.models import Upscaler, load_model
+from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import MediaInfo, PlanarFrame, Window
@@ -181,6 +181,42 @@ class Pipeline:
             total = max(0, total - int(self.options.start * float(v.average_rate)))
         return total
 
+    def _plan_memory(self, upscaler: Upscaler, info: MediaInfo, height: int, width: int) -> int:
+        """Batch size, and tiles for the model, that keep the process under ``max_memory``.
+
+        Budget = limit - what the process already holds - per-frame buffers (decoded and
+        encoded planes in the queues, float RGB batches and colour-conversion temporaries at the
+        output size). What is left bounds one model call; if a whole frame does not fit, the
+        model runs tile by tile. Returns the batch size to use.
+        """
+        o = self.options
+        if o.max_memory is None or upscaler.device.type != "cpu":
+            return o.batch_size
+        used = current_rss()
+        lr_px, hr_px = info.video.height * info.video.width, height * width
+        per_frame = 28 * hr_px + 16 * lr_px  # float RGB (+ resize) + planes; bands convert
+        queued = 3 * 2 * hr_px + 3 * 2 * lr_px  # bounded queues of 8/16-bit planes
+        free = o.max_memory - used - queued
+        batch = max(1, min(o.batch_size, int(free * 0.5) // max(1, per_frame)))
+        model_budget = free - batch * per_frame
+        if model_budget <= 0:
+            raise InvalidOptionError(
+                f"--max-memory {o.max_memory / 2**20:.0f}M is too small for {width}x{height} "
+                f"frames (the process already uses {used / 2**20:.0f}M)"
+            )
+        tile = auto_tile_size(
+            info.video.height,
+            info.video.width,
+            budget_bytes=int(model_budget),
+            bytes_per_pixel=upscaler.bytes_per_pixel(),
+            pad=upscaler.tile_pad,
+            batch=batch,
+        )
+        if tile and (upscaler.tile == 0 or upscaler.tile > tile):
+            upscaler.tile = tile
+        log.info("memory plan: batch %d, tile %s", batch, upscaler.tile or "off")
+        return batch
+
     def _encode_settings(self, target: OutputTarget, in_layout) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
@@ -221,12 +257,13 @@ class Pipeline:
         # 4:2:0 / 4:2:2 encoders need even sizes: drop the last row/column if odd.
         height -= height % (1 << out_layout.log2_chroma_h)
         width -= width % (1 << out_layout.log2_chroma_w)
+        batch_size = self._plan_memory(upscaler, info, height, width)
         writer = VideoWriter(
             url, info, width, height, settings, window, decoder.time_base, copy_streams
         )
         color = info.video.color
         in_q: queue.Queue = queue.Queue(maxsize=3)
-        out_q: queue.Queue = queue.Queue(maxsize=3 * o.batch_size)
+        out_q: queue.Queue = queue.Queue(maxsize=3 * batch_size)
 
         def put(q: queue.Queue, item) -> bool:
             while not self._cancel.is_set():
@@ -242,7 +279,7 @@ class Pipeline:
             for frame in decoder.frames():
                 batch.append(frame)
                 self.stats.frames_decoded += not frame.warmup
-                if len(batch) == o.batch_size:
+                if len(batch) == batch_size:
                     if not put(in_q, batch):
                         return
                     batch = []
@@ -341,6 +378,18 @@ class Pipeline:
             if not put(out_q, frame):
                 raise CancelledError("cancelled; no output written")
         return len(pts)
+
+
+def current_rss() -> int:
+    """Resident memory of this process in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def upscale(input_path: str, output_path: str | None = None, **options) -> RunStats:
