@@ -134,20 +134,23 @@ def test_models_lists_the_builtins(capsys):
         assert name in out
 
 
-def test_ctrl_c_exits_130_and_leaves_nothing(clip_factory, tmp_path):
+def test_ctrl_c_exits_130_leaves_no_output_and_resumes(clip_factory, tmp_path):
     src = clip_factory("sigint.mp4", frames=200, width=160, height=120)
     out = tmp_path / "out.mp4"
     cmd = [sys.executable, "-m", "vidsr.cli", "upscale", str(src), "-o", str(out)]
     cmd += ["--device", "cpu", "--precision", "fp32", "--batch", "1", "--preset", "ultrafast"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not list(tmp_path.glob(".*vidsr-tmp*")):
+    while time.time() < deadline and not list(tmp_path.rglob(".*vidsr-tmp*")):
         time.sleep(0.05)
-    if not list(tmp_path.glob(".*vidsr-tmp*")):
+    if not list(tmp_path.rglob(".*vidsr-tmp*")):
         proc.kill()
         pytest.fail("the run never started writing")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == EXIT_CANCELLED
     assert "Traceback" not in err and "cancel" in err
-    assert list(tmp_path.iterdir()) == []
+    assert not out.exists()
+    assert not list(tmp_path.rglob("*vidsr-tmp*"))  # no half-written file anywhere
+    # what is left is the job folder, so the same command continues the job
+    assert [p.name for p in tmp_path.iterdir()] == [".out.mp4.vidsr-job"]

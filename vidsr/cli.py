@@ -77,6 +77,24 @@ def _add_upscale(sub) -> None:
         help="turn rotated (phone) video upright instead of keeping the rotation tag",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    jobs = p.add_argument_group(
+        "long jobs (whole video files; resumable: run the same command again)"
+    )
+    jobs.add_argument(
+        "--segment-seconds", type=float, default=60.0, help="length of a resumable segment (60)"
+    )
+    jobs.add_argument(
+        "--workers", type=int, default=1, help="segments processed at once (processes)"
+    )
+    jobs.add_argument(
+        "--backend", choices=["local", "ray"], default="local", help="run segments here or on Ray"
+    )
+    jobs.add_argument("--address", default=None, help="Ray cluster address (default: local Ray)")
+    jobs.add_argument("--recursive", action="store_true", help="folder input: include subfolders")
+    jobs.add_argument(
+        "--restart", action="store_true", help="discard an unfinished job for this output"
+    )
+    jobs.add_argument("--no-space-check", action="store_true", help="skip the free-space check")
 
 
 def _add_models(sub) -> None:
@@ -103,7 +121,6 @@ def _cmd_upscale(args) -> int:
     from tqdm import tqdm
 
     from vidsr.config import DEFAULT_MODEL, UpscaleOptions, parse_size
-    from vidsr.pipeline import Pipeline
 
     options = UpscaleOptions(
         model=args.model or DEFAULT_MODEL,
@@ -131,16 +148,60 @@ def _cmd_upscale(args) -> int:
             return
         if bar is None:
             bar = tqdm(total=total or None, unit="frame", dynamic_ncols=True, desc="upscaling")
-        if total and total > bar.total:
+        if total and total > (bar.total or 0):
             bar.total = total
         bar.update(done - bar.n)
 
-    pipeline = Pipeline(options, progress=progress)
     try:
-        stats = pipeline.run(args.input, args.output)
+        return _dispatch_upscale(args, options, progress)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _dispatch_upscale(args, options, progress) -> int:
+    """A folder batch, a resumable job (whole video files), or one pipeline run (the rest)."""
+    from vidsr.jobs import JobOptions, is_batch_input, run_batch, run_job, summary_table
+    from vidsr.media.images import input_spec, is_image_output
+    from vidsr.models.catalog import expected_scale
+    from vidsr.paths import default_output_path
+    from vidsr.pipeline import Pipeline
+
+    job = JobOptions(
+        segment_seconds=args.segment_seconds,
+        workers=args.workers,
+        backend=args.backend,
+        address=args.address,
+        restart=args.restart,
+        check_space=not args.no_space_check,
+    )
+    if is_batch_input(args.input, args.recursive):
+        out_dir = args.output or default_output_path(
+            args.input, expected_scale(options.model, options.scale)
+        )
+        rows = run_batch(args.input, out_dir, options, job, recursive=args.recursive)
+        print(summary_table(rows))
+        return EXIT_ERROR if any(r.status == "failed" for r in rows) else 0
+    output = args.output or default_output_path(
+        args.input, expected_scale(options.model, options.scale)
+    )
+    whole_video = (
+        not input_spec(args.input).images
+        and not is_image_output(output)
+        and options.start == 0
+        and options.duration is None
+    )
+    if whole_video:
+        result = run_job(args.input, output, options, job, progress)
+        if not args.quiet:
+            reused = f", {result.reused} segments reused" if result.reused else ""
+            print(
+                f"wrote {result.output}: {result.frames} frames in {result.wall_seconds:.1f} s"
+                f"{reused}"
+            )
+        return 0
+    pipeline = Pipeline(options, progress=progress)
+    stats = pipeline.run(args.input, output)
     up = pipeline.upscaler
     if not args.quiet:
         print(

@@ -4,7 +4,7 @@ Importing this package imports torch but not basicsr (loaded on the first networ
 """
 
 from vidsr.models.archs import ArchInfo, detect_arch, module_from_state_dict
-from vidsr.models.catalog import DEFAULT_MODEL, ModelSpec, get_spec, list_models
+from vidsr.models.catalog import DEFAULT_MODEL, ModelSpec, expected_scale, get_spec, list_models
 from vidsr.models.precision import cpu_supports_bf16, select_device, select_precision
 from vidsr.models.resample import bicubic_resize, lanczos_resize
 from vidsr.models.runner import Upscaler, load_model, network_from_spec
@@ -22,6 +22,7 @@ __all__ = [
     "canonicalize_state_dict",
     "cpu_supports_bf16",
     "detect_arch",
+    "expected_scale",
     "get_spec",
     "lanczos_resize",
     "list_models",

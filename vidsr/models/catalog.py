@@ -119,3 +119,22 @@ def get_spec(name: str) -> ModelSpec:
             return spec
     known = ", ".join(s.name for s in specs)
     raise UnsupportedModelError(f"unknown model '{name}'; known: {known}")
+
+
+def expected_scale(model: str, scale: float | None = None) -> float:
+    """The output scale a run will have, without building the network.
+
+    ``scale`` wins when given; else the catalog's scale, or, for a ``.pth`` file, the scale read
+    from its weights. Unknown names raise :class:`UnsupportedModelError` as loading would.
+    """
+    if scale is not None:
+        return float(scale)
+    names = {spec.name: spec for spec in list_models()}
+    if model in names:
+        return float(names[model].scale)
+    from vidsr.models.archs import detect_arch
+    from vidsr.models.weights import load_pth
+
+    if Path(model).is_file():
+        return float(detect_arch(load_pth(model)).scale)
+    return float(get_spec(model).scale)  # raises the catalog's "unknown model" error

@@ -1,0 +1,433 @@
+"""A resumable job: one video, encoded segment by segment, joined at the end.
+
+The job folder ``.OUTPUT.vidsr-job/`` beside the output holds ``manifest.json`` and one finished
+file per segment (each written atomically by the pipeline). Running the same job again after a
+crash, a ``kill -9`` or Ctrl-C checks the manifest against the input and options, verifies every
+finished segment file (frame count and pts, from its packets), encodes only the missing ones,
+joins all segment files without re-encoding, muxes the input's audio and subtitles, and removes
+the folder. A folder made from another input or other options is never reused: the run stops
+with an error that says to delete it or pass ``restart=True`` (``--restart``).
+
+Segments start at keyframes. With the temporal stage on, each segment also decodes ``preroll``
+seconds before its start and ``postroll`` seconds after its end, through the model and the
+stabiliser, without writing them: its first frames see the same history and its last frames the
+same look-ahead as in a single run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidsr.config import UpscaleOptions
+from vidsr.errors import CorruptInputError, InvalidOptionError, OutputPathError, VidsrError
+from vidsr.jobs.manifest import Manifest, SegmentRecord, input_fingerprint, options_fingerprint
+from vidsr.jobs.segments import plan_segments, scan_keyframes
+from vidsr.jobs.space import check_free_space, estimate_video_bytes
+from vidsr.jobs.worker import SegmentDone, SegmentTask, make_pipeline, run_segment
+from vidsr.media.concat import concat_segments, segment_file_info
+from vidsr.media.images import input_spec, is_image_output
+from vidsr.media.probe import probe
+from vidsr.paths import OutputTarget, check_paths
+from vidsr.types import MediaInfo
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("local", "ray")
+DEFAULT_PREROLL = 1.0
+DEFAULT_POSTROLL = 0.5
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How a job is cut and run (what it produces is decided by :class:`UpscaleOptions`).
+
+    ``preroll``/``postroll`` None mean 1 s / 0.5 s with the temporal stage on, 0 without.
+    ``workers`` > 1 runs segments in that many processes (``backend="local"``); ``backend="ray"``
+    runs them as Ray tasks on the cluster at ``address`` (None: a local Ray runtime).
+    """
+
+    segment_seconds: float = 60.0
+    preroll: float | None = None
+    postroll: float | None = None
+    workers: int = 1
+    backend: str = "local"
+    address: str | None = None
+    restart: bool = False
+    check_space: bool = True
+    max_retries: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.segment_seconds > 0:
+            raise InvalidOptionError(
+                f"--segment-seconds must be positive, got {self.segment_seconds}"
+            )
+        for name in ("preroll", "postroll"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise InvalidOptionError(f"{name} must not be negative, got {value}")
+        if self.workers < 1:
+            raise InvalidOptionError(f"--workers must be at least 1, got {self.workers}")
+        if self.backend not in BACKENDS:
+            raise InvalidOptionError(f"--backend must be local or ray, got {self.backend!r}")
+
+    def context_for(self, options: UpscaleOptions) -> tuple[float, float]:
+        """(pre-roll, post-roll) in seconds for these upscale options."""
+        temporal = getattr(options, "temporal", "off") not in ("off", None)
+        pre = DEFAULT_PREROLL if temporal else 0.0
+        post = DEFAULT_POSTROLL if temporal else 0.0
+        return (
+            pre if self.preroll is None else self.preroll,
+            post if self.postroll is None else self.postroll,
+        )
+
+
+@dataclass
+class JobResult:
+    """What a job did."""
+
+    output: str
+    frames: int
+    segments: int
+    reused: int
+    encoded: int
+    wall_seconds: float
+
+
+def job_folder(output_path: str) -> Path:
+    """``dir/out.mp4`` -> ``dir/.out.mp4.vidsr-job``."""
+    out = Path(os.path.abspath(output_path))
+    return out.with_name(f".{out.name}.vidsr-job")
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the job folder (two runs of one job would collide)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; run one job at a time by hand
+        yield
+        return
+    with open(folder / "lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputPathError(
+                f"another vidsr run is working on this job ({folder}): wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _clean_folder(folder: Path, keep_manifest: bool) -> None:
+    """Remove leftovers of killed runs (temporary files); everything but the lock on restart."""
+    for entry in folder.iterdir():
+        if entry.name == "lock" or (keep_manifest and not _is_leftover(entry.name)):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _remove_dead_temporaries(output_path: str) -> None:
+    """Delete ``.NAME.vidsr-tmp-PID.ext`` files beside the output left by killed processes."""
+    out = Path(os.path.abspath(output_path))
+    for entry in out.parent.glob(f".{out.stem}.vidsr-tmp-*{out.suffix}"):
+        pid = entry.name[len(f".{out.stem}.vidsr-tmp-") : len(entry.name) - len(out.suffix)]
+        if pid.isdigit() and not _alive(int(pid)):
+            entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _is_leftover(name: str) -> bool:
+    return ".vidsr-tmp-" in name or name.endswith((".part", ".tmp"))
+
+
+def _scale_of(options: UpscaleOptions) -> float:
+    """The output scale without building the network."""
+    from vidsr.models.catalog import expected_scale
+
+    return expected_scale(options.model, options.scale)
+
+
+def _segment_name(index: int, output_path: str) -> str:
+    """MP4 segments for MP4 outputs, else MOV (it holds more codecs): both keep the video's
+    time base exactly, where Matroska would round every timestamp to the millisecond."""
+    suffix = Path(output_path).suffix.lower()
+    return f"seg-{index:05d}{'.mp4' if suffix in ('.mp4', '.m4v') else '.mov'}"
+
+
+def _open_manifest(
+    folder: Path, info: MediaInfo, output_path: str, options: UpscaleOptions, job: JobOptions
+) -> Manifest:
+    """Load the folder's manifest (checking it belongs to this job) or plan a new one."""
+    preroll, postroll = job.context_for(options)
+    input_fp = input_fingerprint(info.path)
+    options_fp = options_fingerprint(
+        options, segment_seconds=job.segment_seconds, preroll=preroll, postroll=postroll
+    )
+    if (folder / "manifest.json").exists():
+        manifest = Manifest.load(folder)
+        why = manifest.mismatch(input_fp, options_fp)
+        if why is not None:
+            raise OutputPathError(
+                f"the job folder {folder} cannot be reused: {why}. Delete the folder or pass "
+                "--restart to start this job over"
+            )
+        return manifest
+    segments = plan_segments(scan_keyframes(info), job.segment_seconds)
+    records = [SegmentRecord.from_segment(s, _segment_name(s.index, output_path)) for s in segments]
+    manifest = Manifest(input=input_fp, options=options_fp, segments=records, output=output_path)
+    manifest.save(folder)
+    return manifest
+
+
+def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
+    """True if the record's file exists and holds what the manifest says it holds."""
+    path = folder / record.file
+    if not path.is_file():
+        return False
+    try:
+        found = segment_file_info(str(path), info.video.time_base)
+    except CorruptInputError as err:
+        log.warning("segment %d is damaged (%s): encoding it again", record.index, err)
+        return False
+    if record.status == "done":
+        expected = (record.frames_written, record.written_pts_first, record.written_pts_last)
+    else:  # finished file, but the kill came before the manifest was updated
+        expected = (record.frames, record.pts_first, record.pts_last)
+    ok = (found.frames, found.pts_first, found.pts_last) == expected
+    if ok and record.status != "done":
+        _mark_done(record, found.frames, found.pts_first, found.pts_last)
+    elif not ok:
+        record.status = "pending"
+        log.warning(
+            "segment %d holds %s, the manifest expects %s: encoding it again",
+            record.index, (found.frames, found.pts_first, found.pts_last), expected,
+        )  # fmt: skip
+    return ok
+
+
+def _mark_done(record: SegmentRecord, frames: int, first: int, last: int) -> None:
+    record.status = "done"
+    record.frames_written, record.written_pts_first, record.written_pts_last = frames, first, last
+
+
+def _check_join(manifest: Manifest, info: MediaInfo) -> int:
+    """Every segment done, in order, without overlap; returns the total frame count."""
+    total = 0
+    last_pts: int | None = None
+    for record in manifest.segments:
+        if record.status != "done" or record.written_pts_first is None:
+            raise VidsrError(f"segment {record.index} is not finished")
+        if last_pts is not None and record.written_pts_first <= last_pts:
+            raise VidsrError(
+                f"segment {record.index} starts at pts {record.written_pts_first}, not after "
+                f"the previous segment's last frame ({last_pts})"
+            )
+        if record.frames_written != record.frames:
+            log.warning(
+                "segment %d: %d frames written, the index lists %d",
+                record.index, record.frames_written, record.frames,
+            )  # fmt: skip
+        last_pts = record.written_pts_last
+        total += record.frames_written or 0
+    expected = sum(r.frames for r in manifest.segments)
+    if total < expected:
+        raise CorruptInputError(
+            f"{info.path} is truncated or damaged: its index lists {expected} frames, "
+            f"only {total} could be decoded"
+        )
+    return total
+
+
+class Job:
+    """One video's job, in steps: :meth:`open` (lock, plan or check, list the missing segments),
+    :meth:`segment_done` as each finishes, :meth:`finish` (join, rename, remove the folder).
+
+    A context manager: leaving it releases the folder's lock. :func:`run_job` runs all steps;
+    a batch on Ray opens many jobs and schedules all their segments together.
+    """
+
+    def __init__(
+        self,
+        input_path: str,
+        output_path: str,
+        options: UpscaleOptions = UpscaleOptions(),
+        job: JobOptions = JobOptions(),
+        progress: Callable[[int, int], None] | None = None,
+    ):
+        if options.start or options.duration is not None:
+            raise InvalidOptionError(
+                "--start/--duration make a preview: run it without a job (it is short)"
+            )
+        if input_spec(input_path).images or is_image_output(output_path):
+            raise InvalidOptionError(
+                "image inputs and outputs run without a job: use Pipeline (they have no keyframes)"
+            )
+        self.input_path, self.output_path = input_path, output_path
+        self.options, self.job, self.progress = options, job, progress
+        self.folder = job_folder(output_path)
+        self.started = time.perf_counter()
+        self.manifest: Manifest | None = None
+        self.info: MediaInfo | None = None
+        self.tasks: list[SegmentTask] = []
+        self.frames_done = 0
+        self.frames_total = 0
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the job folder's lock."""
+        self._stack.close()
+
+    def open(self) -> list[SegmentTask]:
+        """Lock the folder, load or plan the manifest, and return the segments still to encode."""
+        check_paths(self.input_path, self.output_path)
+        info = self.info = probe(self.input_path, self.options.fps)
+        folder = self.folder
+        folder.mkdir(exist_ok=True)
+        self._stack.enter_context(_locked(folder))
+        _clean_folder(folder, keep_manifest=not self.job.restart)
+        _remove_dead_temporaries(self.output_path)
+        manifest = self.manifest = _open_manifest(
+            folder, info, self.output_path, self.options, self.job
+        )
+        todo = [r for r in manifest.segments if not _verified(folder, r, info)]
+        manifest.save(folder)
+        if self.job.check_space:
+            _check_space(folder, info, self.options, len(todo) / len(manifest.segments))
+        self.frames_total = sum(r.frames for r in manifest.segments)
+        pending = {r.index for r in todo}
+        self.frames_done = sum(
+            r.frames_written or 0 for r in manifest.segments if r.index not in pending
+        )
+        context = self.job.context_for(self.options)
+        self.tasks = [
+            SegmentTask(
+                index=r.index,
+                input_path=self.input_path,
+                output_path=str(folder / r.file),
+                options=self.options,
+                window=r.segment().window(*context),
+                time_base=info.video.time_base,
+            )
+            for r in todo
+        ]
+        return self.tasks
+
+    def segment_done(self, result: SegmentDone) -> None:
+        """Record a finished segment in the manifest (saved at once)."""
+        if self.manifest is None:
+            raise VidsrError("Job.open() was not called")
+        record = self.manifest.segments[result.index]
+        _mark_done(record, result.frames, result.pts_first, result.pts_last)
+        self.manifest.save(self.folder)
+        self.frames_done += result.frames
+        if self.progress:
+            self.progress(self.frames_done, self.frames_total)
+
+    def segment_progress(self, frames: int, _total: int) -> None:
+        """Progress inside a running segment (in-process backend)."""
+        if self.progress:
+            self.progress(self.frames_done + frames, self.frames_total)
+
+    def finish(self) -> JobResult:
+        """Join the segments into the output (atomically) and remove the job folder."""
+        if self.manifest is None or self.info is None:
+            raise VidsrError("Job.open() was not called")
+        frames = _check_join(self.manifest, self.info)
+        target = OutputTarget.for_path(self.output_path)
+        try:
+            paths = [str(self.folder / r.file) for r in self.manifest.segments]
+            concat_segments(paths, self.info, target.tmp)
+            target.commit()
+        except BaseException:
+            target.discard()
+            raise
+        self.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        segments = len(self.manifest.segments)
+        return JobResult(
+            output=self.output_path,
+            frames=frames,
+            segments=segments,
+            reused=segments - len(self.tasks),
+            encoded=len(self.tasks),
+            wall_seconds=time.perf_counter() - self.started,
+        )
+
+
+def run_job(
+    input_path: str,
+    output_path: str,
+    options: UpscaleOptions = UpscaleOptions(),
+    job: JobOptions = JobOptions(),
+    progress: Callable[[int, int], None] | None = None,
+) -> JobResult:
+    """Upscale ``input_path`` into ``output_path`` as a resumable, segmented job.
+
+    Run the same call again after any interruption to continue. ``progress(frames_done,
+    frames_total)`` is called as segments finish (and within segments on the in-process backend).
+    Raises InvalidOptionError for a preview window (``start``/``duration``: use ``Pipeline``) or
+    an image input/output, OutputPathError for a job folder that belongs to another input or
+    other options, or for too little free space.
+    """
+    with Job(input_path, output_path, options, job, progress) as current:
+        tasks = current.open()
+        _run_tasks(tasks, job, current.segment_done, current.segment_progress)
+        return current.finish()
+
+
+def _check_space(folder: Path, info: MediaInfo, options: UpscaleOptions, todo: float) -> None:
+    size = os.path.getsize(info.path)
+    video = estimate_video_bytes(size, _scale_of(options))
+    needed = estimate_video_bytes(size, _scale_of(options), todo) + video
+    check_free_space(str(folder.parent), needed, f"this job ({info.path})")
+
+
+def _run_tasks(
+    tasks: list[SegmentTask],
+    job: JobOptions,
+    on_done: Callable[[SegmentDone], None],
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Run the segments on the chosen backend, calling ``on_done`` here as each finishes."""
+    if not tasks:
+        return
+    if job.backend == "ray":
+        from vidsr.jobs.ray_backend import run_on_ray
+
+        run_on_ray(tasks, on_done, address=job.address, max_retries=job.max_retries)
+        return
+    if job.workers > 1:
+        from vidsr.jobs.parallel import run_in_processes
+
+        run_in_processes(tasks, job.workers, on_done)
+        return
+    pipeline = make_pipeline(tasks[0].options, progress=progress)
+    for task in tasks:
+        on_done(run_segment(task, pipeline))
