@@ -6,6 +6,7 @@ audio copied, and the output decodes completely. (Issue: faithful to the source.
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_clip_first_second(shared_data, tmp_path, name):
     if name.endswith(RAW):
         times = [f.pts * f.time_base for f in out_frames]
         assert len(times) == 25 == stats.frames_encoded
-        assert all(b - a == Fraction(1, 25) for a, b in zip(times, times[1:], strict=False))
+        assert all(b - a == Fraction(1, 25) for a, b in itertools.pairwise(times))
     else:
         src_times = _input_times(src)
         start = (v.start_time or 0) * v.time_base  # windows count from the stream's start

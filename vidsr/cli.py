@@ -231,11 +231,21 @@ def _cmd_probe(args) -> int:
     info = probe(args.input)
     v = info.video
     rate = f"{float(v.average_rate):.3f} fps" if v.average_rate else "unknown rate"
-    sar = f"SAR {v.sample_aspect_ratio}" if v.sample_aspect_ratio else "square pixels"
+    rate += " (variable)" if v.variable_rate else ""
+    rate += "" if v.has_timestamps else ", no timestamps (rate from the stream or --fps)"
+    sar = "square pixels"
+    if v.sample_aspect_ratio and v.sample_aspect_ratio != 1:
+        dar = v.sample_aspect_ratio * v.width / v.height
+        sar = f"SAR {v.sample_aspect_ratio}, DAR {dar.numerator}:{dar.denominator}"
     print(f"{info.path}: {info.format_name}, {info.duration_s or 0:.2f} s")
     print(
         f"  video #{v.index}: {v.codec} {v.width}x{v.height} {v.pix_fmt} ({v.bit_depth}-bit), "
-        f"{rate}, {sar}, rotation {v.rotation}, {v.field_order}, colour {v.color.describe()}"
+        f"{rate}, {sar}, rotation {v.rotation}, {v.field_order}"
+    )
+    interlaced = v.field_order not in ("progressive", "unknown")
+    print(
+        f"    colour: {v.color.describe()}, primaries {v.color.primaries}, transfer "
+        f"{v.color.transfer}; {'deinterlaced with bwdif' if interlaced else 'progressive'}"
     )
     for s in info.others:
         action = "copy" if s.kind in ("audio", "subtitle") else "left out"

@@ -72,6 +72,7 @@ class VideoInfo:
     field_order: str
     color: ColorInfo
     has_timestamps: bool = True
+    variable_rate: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from fractions import Fraction
@@ -41,6 +42,28 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     if value is None or time_base is None:
         return None
     return float(value * time_base)
+
+
+def _variable_rate(container, stream, packets: int = 120) -> bool:
+    """True if the first packets' durations (from sorted pts) differ by more than 1%.
+
+    One tick of jitter is rounding (Matroska's milliseconds), not a variable rate.
+    """
+    try:
+        container.seek(0, stream=stream)
+        stamps = []
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                stamps.append(packet.pts)
+            if len(stamps) >= packets:
+                break
+    except av.FFmpegError:
+        return False
+    stamps.sort()
+    if len(stamps) == packets:
+        stamps = stamps[:-16]  # the last packets in decode order leave gaps before reordering
+    steps = [b - a for a, b in itertools.pairwise(stamps) if b > a]
+    return bool(steps) and max(steps) - min(steps) > max(1, 0.01 * min(steps))
 
 
 def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
@@ -93,6 +116,7 @@ def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
             field_order=field,
             color=color,
             has_timestamps=first.pts is not None,
+            variable_rate=_variable_rate(container, stream),
         )
         if color.guessed:
             log.info("video has no colour matrix tag: using %s (FFmpeg's guess)", color.matrix)
