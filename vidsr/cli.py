@@ -73,6 +73,16 @@ def _add_upscale(sub) -> None:
         help="deinterlace before upscaling (auto: when the stream is interlaced)",
     )
     p.add_argument(
+        "--temporal",
+        default="medium",
+        help="flicker stabiliser: off, low, medium (default), high or a number in [0, 1]",
+    )
+    p.add_argument(
+        "--deblock",
+        default="auto",
+        help="deblock compressed input before upscaling: auto (default), off or a strength",
+    )
+    p.add_argument(
         "--apply-rotation",
         action="store_true",
         help="turn rotated (phone) video upright instead of keeping the rotation tag",
@@ -146,6 +156,8 @@ def _cmd_upscale(args) -> int:
         duration=args.duration,
         fps=args.fps,
         deinterlace=args.deinterlace,
+        temporal=args.temporal,
+        deblock=args.deblock,
         apply_rotation=args.apply_rotation,
         max_memory=parse_size(args.max_memory) if args.max_memory else None,
     )

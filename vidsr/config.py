@@ -46,7 +46,8 @@ class UpscaleOptions:
     start: float = 0.0
     duration: float | None = None
     fps: Fraction | None = None
-    temporal: str = "off"
+    temporal: str = "medium"  # off|low|medium|high or a number in [0, 1]; skipped for bicubic
+    deblock: str = "auto"  # auto|off|N (FFmpeg's deblock filter before the model)
     deinterlace: str = "auto"
     apply_rotation: bool = False
     max_memory: int | None = None  # bytes; frames are tiled and batches shrunk to stay under it

@@ -50,6 +50,9 @@ class PostStage(Protocol):
     def flush(self) -> torch.Tensor:
         """Return every frame still held back."""
 
+    def reset(self) -> None:
+        """Forget all history (a new run or segment starts)."""
+
 
 @dataclass
 class RunStats:
@@ -144,6 +147,10 @@ class Pipeline:
         info = probe(input_path, self.options.fps)
         window = window or self.window()
         upscaler = self.upscaler
+        if self.post_stage is None:
+            self.post_stage = self._temporal_stage(upscaler)
+        elif hasattr(self.post_stage, "reset"):
+            self.post_stage.reset()  # each run (segment) starts with no history
         output_path = output_path or default_output_path(input_path, upscaler.scale)
         check_paths(input_path, output_path)
         target = OutputTarget.for_path(output_path)
@@ -217,6 +224,21 @@ class Pipeline:
         log.info("memory plan: batch %d, tile %s", batch, upscaler.tile or "off")
         return batch
 
+    def _deblock_setting(self):
+        """The decoder's deblock argument: a strength, or the auto decision function."""
+        from vidsr.temporal import deblock_decision, parse_deblock
+
+        strength = parse_deblock(self.options.deblock)
+        return deblock_decision if strength is None else strength
+
+    def _temporal_stage(self, upscaler: Upscaler) -> PostStage | None:
+        """The temporal stabiliser the options ask for (none for classical resamplers)."""
+        from vidsr.temporal import TemporalStabilizer, parse_strength
+
+        if parse_strength(self.options.temporal) == 0 or upscaler.classical:
+            return None
+        return TemporalStabilizer(self.options.temporal)
+
     def _encode_settings(self, target: OutputTarget, in_layout) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
@@ -243,7 +265,9 @@ class Pipeline:
         copy_streams: bool,
     ) -> None:
         o = self.options
-        decoder = VideoDecoder(info, window, fps=o.fps, deinterlace=o.deinterlace)
+        decoder = VideoDecoder(
+            info, window, fps=o.fps, deinterlace=o.deinterlace, deblock=self._deblock_setting()
+        )
         in_layout = decoder.layout
         height, width = upscaler.output_size(info.video.height, info.video.width)
         self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0

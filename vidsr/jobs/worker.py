@@ -46,13 +46,8 @@ class SegmentDone:
 def make_pipeline(
     options: UpscaleOptions, progress: Callable[[int, int], None] | None = None
 ) -> Pipeline:
-    """The pipeline a job runs: the model, and the temporal stabiliser when it is on."""
-    post_stage = None
-    if getattr(options, "temporal", "off") not in ("off", None):
-        from vidsr.temporal import TemporalStabilizer
-
-        post_stage = TemporalStabilizer(options.temporal)
-    return Pipeline(options, progress=progress, post_stage=post_stage)
+    """The pipeline a job runs (it builds the temporal stabiliser the options ask for)."""
+    return Pipeline(options, progress=progress)
 
 
 def run_segment(task: SegmentTask, pipeline: Pipeline | None = None) -> SegmentDone:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 
 import av
 import numpy as np
 
 from vidsr.errors import CorruptInputError
+from vidsr.media.deblock import Deblocker
 from vidsr.media.filters import deinterlace_filter
 from vidsr.media.formats import plane_layout_for
 from vidsr.media.probe import open_input
@@ -33,6 +35,7 @@ def frame_planes(frame: av.VideoFrame, layout: PlaneLayout) -> list[np.ndarray]:
 
 
 REORDER_DEPTH = 16
+AUTO_DEBLOCK_FRAMES = 8  # frames judged by --deblock auto
 
 
 def sorted_timestamps(
@@ -69,7 +72,9 @@ class VideoDecoder:
     tick past the previous frame and logged, so the encoder never sees the same pts twice. A
     decoding error raises :class:`CorruptInputError`: frames are never skipped silently.
     Interlaced sources are deinterlaced (bwdif, one frame per frame) unless ``deinterlace`` is
-    ``off``, since super-resolution of combed frames amplifies the combing.
+    ``off``, since super-resolution of combed frames amplifies the combing. ``deblock`` is a
+    strength for FFmpeg's deblock filter (0: off), or a function that picks one from the luma
+    planes of the first frames (``--deblock auto``).
     """
 
     def __init__(
@@ -78,8 +83,11 @@ class VideoDecoder:
         window: Window = Window(),
         fps: Fraction | None = None,
         deinterlace: str = "auto",
+        deblock: float | Callable[[list[np.ndarray]], float] = 0.0,
     ):
         self.info = info
+        self.deblock = deblock
+        self.deblock_strength = 0.0  # what --deblock auto chose, once decoding started
         self.deinterlacer = deinterlace_filter(deinterlace, info.video.field_order)
         self.window = window
         self.layout = plane_layout_for(info.video.pix_fmt)
@@ -110,12 +118,29 @@ class VideoDecoder:
             yield from self.deinterlacer.push(frame)
         yield from self.deinterlacer.flush()
 
+    def _deblocked(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+        strength = self.deblock
+        if callable(strength):
+            head = list(itertools.islice(frames, AUTO_DEBLOCK_FRAMES))
+            strength = strength([frame_planes(f, self.layout)[0] for f in head])
+            log.info("deblock auto: strength %.2f", strength)
+            frames = itertools.chain(head, frames)
+        self.deblock_strength = float(strength or 0.0)
+        if not strength:
+            yield from frames
+            return
+        deblocker = Deblocker(strength)
+        for frame in frames:
+            yield from deblocker.process(frame)
+        yield from deblocker.flush()
+
     def _decode(self, container, stream) -> Iterator[PlanarFrame]:
         start = self.info.video.start_time or 0
         prev: int | None = None
         count = 0
         try:
-            for frame, pts in sorted_timestamps(self._filtered(container.decode(stream))):
+            frames = self._deblocked(self._filtered(container.decode(stream)))
+            for frame, pts in sorted_timestamps(frames):
                 if (frame.width, frame.height) != (self.info.video.width, self.info.video.height):
                     raise CorruptInputError(
                         f"frame {count} of {self.info.path} is {frame.width}x{frame.height}, but "

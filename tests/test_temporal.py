@@ -1,0 +1,214 @@
+"""The temporal stabiliser on small generated clips, with a fake SR (bicubic x4 + fresh noise)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vidsr import metrics
+from vidsr.errors import InvalidOptionError
+from vidsr.temporal import (
+    TemporalStabilizer,
+    deblock_decision,
+    parse_deblock,
+    parse_strength,
+)
+
+SCALE = 4
+
+
+def texture(h: int, w: int, seed: int) -> np.ndarray:
+    """A smooth random RGB texture (H, W, 3) in [0, 1], periodic so it can be rolled."""
+    rng = np.random.default_rng(seed)
+    spec = np.fft.fft2(rng.normal(size=(3, h, w)))
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[None, :]
+    spec *= np.exp(-(fx**2 + fy**2) / (2 * 0.06**2))
+    img = np.real(np.fft.ifft2(spec))
+    img = (img - img.min()) / (img.max() - img.min())
+    return img.transpose(1, 2, 0) * 0.8 + 0.1
+
+
+def downscale(hr: torch.Tensor) -> torch.Tensor:
+    h, w = hr.shape[-2] // SCALE, hr.shape[-1] // SCALE
+    return F.interpolate(hr, size=(h, w), mode="bicubic", antialias=True).clamp(0, 1)
+
+
+def fake_sr(lr: torch.Tensor, seed: int, noise: float = 0.03) -> torch.Tensor:
+    """Bicubic x4 plus fresh per-frame noise: an SR whose invented detail flickers."""
+    gen = torch.Generator().manual_seed(seed)
+    up = F.interpolate(lr, scale_factor=SCALE, mode="bicubic", align_corners=False)
+    return (up + noise * torch.randn(up.shape, generator=gen)).clamp(0, 1)
+
+
+def clip_from(frames: list[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().contiguous()
+
+
+def run(stab: TemporalStabilizer, lr: torch.Tensor, sr: torch.Tensor, batch: int) -> torch.Tensor:
+    parts = [stab.process(lr[i : i + batch], sr[i : i + batch]) for i in range(0, len(lr), batch)]
+    parts.append(stab.flush())
+    return torch.cat([p for p in parts if len(p)])
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    err = (a - b) ** 2
+    mse = err.mean() if mask is None else err[mask.expand_as(err)].mean()
+    return float(10 * torch.log10(1 / mse))
+
+
+@pytest.fixture(scope="module")
+def moving() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Truth, LR input and fake SR of a texture translating 1 LR pixel (4 HR) per frame."""
+    base = texture(96, 128, seed=1)
+    truth = clip_from([np.roll(base, (t * SCALE, 2 * t * SCALE), (0, 1)) for t in range(10)])
+    lr = downscale(truth)
+    return truth, lr, fake_sr(lr, seed=2)
+
+
+def test_parse_strength() -> None:
+    assert parse_strength("off") == 0.0
+    assert 0 < parse_strength("low") < parse_strength("medium") < parse_strength("high") <= 1
+    assert parse_strength("0.25") == 0.25
+    assert parse_strength(" HIGH ") == parse_strength("high")
+    for bad in ("strong", "-0.1", "1.5", "nan", ""):
+        with pytest.raises(InvalidOptionError):
+            parse_strength(bad)
+
+
+def test_off_is_identity_with_no_lag(moving) -> None:
+    _, lr, sr = moving
+    stab = TemporalStabilizer("off")
+    out = stab.process(lr[:3], sr[:3])
+    assert out is sr[:3] or torch.equal(out, sr[:3])
+    assert stab.flush().shape[0] == 0
+
+
+def test_rejects_mismatched_batches(moving) -> None:
+    _, lr, sr = moving
+    stab = TemporalStabilizer("medium")
+    with pytest.raises(InvalidOptionError):
+        stab.process(lr[:2], sr[:3])
+    with pytest.raises(InvalidOptionError):
+        stab.process(lr[0], sr[0])
+    with pytest.raises(InvalidOptionError):
+        TemporalStabilizer("medium", lookahead=-1)
+
+
+@pytest.mark.parametrize("lookahead", [0, 1, 2])
+def test_every_frame_once_in_order_whatever_the_batching(moving, lookahead: int) -> None:
+    _, lr, sr = moving
+    reference = run(TemporalStabilizer("medium", lookahead), lr, sr, batch=len(lr))
+    assert reference.shape == sr.shape
+    for batch in (1, 3, 4):
+        out = run(TemporalStabilizer("medium", lookahead), lr, sr, batch)
+        assert torch.allclose(out, reference, atol=1e-6)
+    # frame i of the output is frame i: it is closest to SR frame i (the content moves)
+    dist = ((reference[:, None] - sr[None]) ** 2).mean(dim=(2, 3, 4))
+    assert torch.equal(dist.argmin(dim=1), torch.arange(len(sr)))
+
+
+def test_lag_is_the_lookahead(moving) -> None:
+    _, lr, sr = moving
+    stab = TemporalStabilizer("medium", lookahead=2)
+    assert stab.process(lr[:2], sr[:2]).shape[0] == 0
+    assert stab.process(lr[2:3], sr[2:3]).shape[0] == 1
+    assert stab.flush().shape[0] == 2
+    assert stab.flush().shape[0] == 0
+
+
+def test_reset_forgets_the_pending_frames(moving) -> None:
+    _, lr, sr = moving
+    stab = TemporalStabilizer("medium", lookahead=2)
+    stab.process(lr[:2], sr[:2])
+    stab.reset()
+    fresh = run(TemporalStabilizer("medium", lookahead=2), lr[5:], sr[5:], 5)
+    assert torch.equal(run(stab, lr[5:], sr[5:], 5), fresh)
+
+
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_hard_cut_resets_state(lookahead: int) -> None:
+    a = clip_from([texture(64, 96, seed=3)] * 5)
+    b = clip_from([texture(64, 96, seed=4)[::-1].copy()] * 5)
+    lr = downscale(torch.cat([a, b]))
+    sr = fake_sr(lr, seed=5)
+    stab = TemporalStabilizer("high", lookahead)
+    out = run(stab, lr, sr, batch=3)
+    assert stab.cuts == 1
+    if lookahead == 0:  # nothing before the cut, nothing ahead: the SR frame itself
+        assert torch.equal(out[5], sr[5])
+    # each side of the cut comes out as if it were processed alone
+    alone_a = run(TemporalStabilizer("high", lookahead), lr[:5], sr[:5], 5)
+    alone_b = run(TemporalStabilizer("high", lookahead), lr[5:], sr[5:], 5)
+    assert torch.equal(out[:5], alone_a)
+    assert torch.equal(out[5:], alone_b)
+
+
+def test_static_noisy_scene_gets_steadier() -> None:
+    truth = clip_from([texture(64, 96, seed=6)] * 12)
+    lr = downscale(truth)
+    sr = fake_sr(lr, seed=7)
+    out = run(TemporalStabilizer("medium"), lr, sr, batch=4)
+    ratio = metrics.temporal_difference(out) / metrics.temporal_difference(sr)
+    assert ratio < 0.5
+    assert psnr(out, truth) > psnr(sr, truth)
+
+
+def test_translation_is_stabilised_without_loss(moving) -> None:
+    truth, lr, sr = moving
+    out = run(TemporalStabilizer("medium"), lr, sr, batch=4)
+    assert psnr(out, truth) >= psnr(sr, truth)
+    motion = metrics.estimate_motion(truth)
+    assert metrics.warping_error(out, motion) < 0.7 * metrics.warping_error(sr, motion)
+
+
+@pytest.mark.parametrize(("h", "w", "step"), [(96, 128, 12), (192, 256, 24)])
+def test_fast_object_leaves_no_trail(h: int, w: int, step: int) -> None:
+    """A bright box moving 3 (then 6) LR pixels a frame over texture: its edges stay as sharp."""
+    bg = texture(h, w, seed=8)
+    bh, bw = h // 2, w // 4
+    frames, edges = [], []
+    for t in range(10):
+        img = bg.copy()
+        y0, x0 = h // 4, 8 + step * t
+        img[y0 : y0 + bh, x0 : x0 + bw] = [0.95, 0.9, 0.2]
+        frames.append(img)
+        band = np.zeros(img.shape[:2], bool)  # 6-pixel band around the box's outline
+        band[y0 - 6 : y0 + bh + 6, max(0, x0 - 6) : x0 + bw + 6] = True
+        band[y0 + 6 : y0 + bh - 6, x0 + 6 : x0 + bw - 6] = False
+        edges.append(band)
+    truth = clip_from(frames)
+    mask = torch.from_numpy(np.stack(edges))[:, None]
+    lr = downscale(truth)
+    sr = fake_sr(lr, seed=9)
+    out = run(TemporalStabilizer("medium"), lr, sr, batch=4)
+    for t in range(len(truth)):
+        m, ref = mask[t : t + 1], truth[t : t + 1]
+        assert psnr(out[t : t + 1], ref, m) >= psnr(sr[t : t + 1], ref, m) - 0.2
+
+
+def test_float_strength_and_device_argument(moving) -> None:
+    _, lr, sr = moving
+    out = run(TemporalStabilizer(0.5, device="cpu"), lr, sr, batch=5)
+    assert out.shape == sr.shape and out.dtype == sr.dtype
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_parse_deblock() -> None:
+    assert parse_deblock("auto") is None
+    assert parse_deblock("off") == 0.0
+    assert parse_deblock("2") == 2.0
+    for bad in ("strong", "-1", "100"):
+        with pytest.raises(InvalidOptionError):
+            parse_deblock(bad)
+
+
+def test_deblock_decision_on_blocky_and_smooth_luma() -> None:
+    smooth = texture(64, 96, seed=10)[..., 0] * 255
+    blocks = smooth.reshape(8, 8, 12, 8).mean(axis=(1, 3), keepdims=True)
+    blocky = np.broadcast_to(blocks, (8, 8, 12, 8)).reshape(64, 96) + 0.3 * (smooth - smooth.mean())
+    assert deblock_decision([smooth, smooth]) == 0.0
+    assert deblock_decision([blocky, blocky]) > 0.0
+    assert deblock_decision([]) == 0.0

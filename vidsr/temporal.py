@@ -1,0 +1,363 @@
+"""The temporal stage: motion-compensated stabilisation of per-frame SR output.
+
+Per-frame SR invents detail independently in every frame, so textures shimmer. The stabiliser
+estimates motion on the low-resolution input (OpenCV DIS optical flow: cheap, no weights), warps
+the previous stabilised output and the next few SR outputs onto the current frame, and blends
+them in where the warp is trustworthy: the flow passes a forward-backward check, is smooth (no
+motion boundary) and the warped input matches the current input. Elsewhere the current SR frame
+is kept untouched. Two bands are blended separately: the bicubic-upscaled input (strictly) and
+the detail the model added over it (more loosely, since that is what shimmers). Scene cuts reset
+the state, so nothing crosses a cut. ``deblock_decision`` judges from decoded luma whether a
+deblocking pre-pass (``vidsr.media.deblock``) is worth applying.
+
+torch, numpy and OpenCV only: this module never imports PyAV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from vidsr.errors import InvalidOptionError
+from vidsr.metrics import blockiness
+
+STRENGTHS: dict[str, float] = {"off": 0.0, "low": 0.3, "medium": 0.6, "high": 1.0}
+"""Named strengths for ``--temporal``; ``medium`` is the default."""
+
+
+def parse_strength(value: str | float) -> float:
+    """``off|low|medium|high`` or a number in [0, 1] as a strength; InvalidOptionError otherwise."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in STRENGTHS:
+            return STRENGTHS[key]
+        try:
+            number = float(key)
+        except ValueError:
+            names = "|".join(STRENGTHS)
+            raise InvalidOptionError(
+                f"temporal strength must be {names} or a number in [0, 1], got {value!r}"
+            ) from None
+    else:
+        number = float(value)
+    if not 0.0 <= number <= 1.0 or number != number:
+        raise InvalidOptionError(f"temporal strength must be in [0, 1], got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Internal knobs of the stabiliser (defaults measured in ``scripts/bench_temporal.py``)."""
+
+    history_weight: float = 3.0  # weight of the warped previous output at strength 1
+    future_weight: float = 1.5 / 0.6  # weight of the next warped SR frame (1/k for the k-th)
+    tau_min: float = 20.0  # warp error (Y, 0..255, LR) accepted at any noise level
+    tau_max: float = 40.0  # largest noise-adapted tolerance
+    detail_tau: float = 5.0  # the detail band (SR minus bicubic) tolerates this times more error
+    detail_weight: float = 3.0  # and is blended with this times the base band's weights
+    erode: float = 0.5  # confidence is eroded (min filter) over this many LR pixels
+    flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
+    tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
+    min_flow_side: int = 128  # flow is computed on the LR upscaled to at least this short side
+    cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
+    cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
+    dis_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+    dis_finest_scale: int | None = 1  # None: the preset's
+    dis_refine_iters: int | None = None  # None: the preset's
+
+
+@dataclass
+class _Pair:
+    """Motion between frame a (the one being built) and a neighbour n, on the flow grid."""
+
+    flow_an: np.ndarray  # (hf, wf, 2): pixel p of a is at p + flow in n
+    base: np.ndarray  # (hf, wf) float32 confidence in [0, 1] for the low band
+    detail: np.ndarray  # the same for the detail band (looser)
+    cut: bool
+
+
+@dataclass
+class _Entry:
+    lr_y: np.ndarray  # uint8 luma on the flow grid
+    sr: np.ndarray  # (H, W, 3) float32
+    up: np.ndarray  # (H, W, 3) float32: the LR input upscaled (bicubic)
+    back: _Pair | None = None  # to the previous frame (None at the start of a segment)
+    ahead: _Pair | None = None  # previous frame's view of this one (flow prev -> this)
+
+
+def _luma_u8(lr: torch.Tensor, factor: float) -> list[np.ndarray]:
+    """BT.601 luma of (N,3,h,w) RGB [0,1] as uint8 planes, resized by ``factor``."""
+    rgb = lr.detach().to("cpu", torch.float32).numpy()
+    y = np.einsum("nchw,c->nhw", rgb, np.array([76.245, 149.685, 29.07], np.float32))
+    y = np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    if factor == 1.0:
+        return list(y)
+    h, w = y.shape[1:]
+    size = (round(w * factor), round(h * factor))
+    return [cv2.resize(p, size, interpolation=cv2.INTER_CUBIC) for p in y]
+
+
+def _remap(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+
+
+class TemporalStabilizer:
+    """Motion-compensated temporal blending of SR frames; output lags input by ``lookahead``.
+
+    ``strength`` is ``off|low|medium|high`` or a number in [0, 1]; ``off`` returns the SR
+    tensors unchanged with no lag. Feed consecutive frames with :meth:`process`, then call
+    :meth:`flush` at the end of a segment; every frame comes out exactly once, in order.
+    ``device``: where output tensors go (default: the device of the SR input); the work itself
+    runs on the CPU with OpenCV. ``cuts`` counts the scene cuts seen so far.
+    """
+
+    def __init__(
+        self,
+        strength: float | str = "medium",
+        lookahead: int = 2,
+        device: torch.device | str | None = None,
+        tuning: Tuning | None = None,
+    ) -> None:
+        self.strength = parse_strength(strength)
+        if lookahead < 0 or int(lookahead) != lookahead:
+            raise InvalidOptionError(f"lookahead must be an integer >= 0, got {lookahead!r}")
+        self.lookahead = int(lookahead)
+        self.device = torch.device(device) if device is not None else None
+        self.tuning = tuning or Tuning()
+        self._dis = cv2.DISOpticalFlow_create(self.tuning.dis_preset)
+        if self.tuning.dis_finest_scale is not None:
+            self._dis.setFinestScale(self.tuning.dis_finest_scale)
+        if self.tuning.dis_refine_iters is not None:
+            self._dis.setVariationalRefinementIterations(self.tuning.dis_refine_iters)
+        self._like = torch.empty(0, 3, 0, 0)
+        self.cuts = 0  # scene cuts detected so far (not reset)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every buffered frame and the history (start of a new segment)."""
+        self._pending: list[_Entry] = []
+        self._last_y: np.ndarray | None = None
+        self._history: tuple[np.ndarray, np.ndarray] | None = None  # output, its low band
+        self._factor: float | None = None
+        self._grid: np.ndarray | None = None  # (H, W, 2) pixel coordinates
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def process(self, lr: torch.Tensor, sr: torch.Tensor) -> torch.Tensor:
+        """Take N consecutive frames (LR input and SR output); return the M >= 0 finished ones."""
+        self._check(lr, sr)
+        if self.strength == 0.0:
+            return sr
+        self._like = sr[:0] if self.device is None else sr[:0].to(self.device)
+        if self._factor is None:
+            self._factor = max(1.0, self.tuning.min_flow_side / min(lr.shape[-2:]))
+        frames = sr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
+        inputs = lr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
+        lumas = _luma_u8(lr, self._factor)
+        for y, frame, small in zip(lumas, frames, inputs, strict=True):
+            self._append(y, np.ascontiguousarray(frame), np.ascontiguousarray(small))
+        return self._emit(final=False)
+
+    def flush(self) -> torch.Tensor:
+        """Return the frames still buffered, (K,3,H,W) with K >= 0, and start a new segment."""
+        out = self._emit(final=True)
+        self.reset()
+        return out
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _check(self, lr: torch.Tensor, sr: torch.Tensor) -> None:
+        if lr.ndim != 4 or sr.ndim != 4 or lr.shape[1] != 3 or sr.shape[1] != 3:
+            raise InvalidOptionError(f"expected (N,3,h,w) tensors, got {lr.shape} and {sr.shape}")
+        if lr.shape[0] != sr.shape[0]:
+            raise InvalidOptionError(f"{lr.shape[0]} LR frames but {sr.shape[0]} SR frames")
+        if self._pending and tuple(sr.shape[-2:]) != self._pending[0].sr.shape[:2]:
+            raise InvalidOptionError("frame size changed inside a segment: call flush() first")
+
+    def _flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self._dis.calc(a, b, None)
+
+    def _pair(
+        self, a: np.ndarray, n: np.ndarray, flow_an: np.ndarray, flow_na: np.ndarray
+    ) -> _Pair:
+        """Confidence that neighbour ``n`` warped by ``flow_an`` stands for frame ``a``."""
+        t = self.tuning
+        back = _remap(flow_na, flow_an)
+        diff = np.sum((flow_an + back) ** 2, axis=-1)
+        mag = np.sum(flow_an**2, axis=-1) + np.sum(back**2, axis=-1)
+        consistent = (diff < 0.01 * mag + 0.5).astype(np.float32)
+        warped = _remap(n.astype(np.float32), flow_an)
+        err = cv2.blur(np.abs(a.astype(np.float32) - warped), (3, 3))
+        tau = float(np.clip(t.tau_noise * np.median(err), t.tau_min, t.tau_max))
+        ok = cv2.blur(consistent, (3, 3))
+        if t.flow_grad > 0:  # motion boundaries: flow there is a blend of two motions
+            grad = sum(
+                cv2.Sobel(
+                    np.ascontiguousarray(flow_an[..., c]), cv2.CV_32F, dx, 1 - dx, scale=0.125
+                )
+                ** 2
+                for c in (0, 1)
+                for dx in (0, 1)
+            )
+            ok = ok * np.exp(-grad / t.flow_grad**2)
+        base = np.exp(-((err / tau) ** 2)) * ok
+        detail = np.exp(-((err / (tau * t.detail_tau)) ** 2)) * ok
+        cut = float(err.mean()) > t.cut_error or float(base.mean()) < t.cut_confidence
+        if t.erode > 0:
+            radius = max(1, round(t.erode * (self._factor or 1.0)))
+            kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+            base = cv2.erode(base, kernel)
+            detail = cv2.erode(detail, kernel)
+        return _Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut)
+
+    def _append(self, y: np.ndarray, sr: np.ndarray, lr: np.ndarray) -> None:
+        up = cv2.resize(lr, (sr.shape[1], sr.shape[0]), interpolation=cv2.INTER_CUBIC)
+        entry = _Entry(y, sr, up)
+        prev = self._last_y
+        if prev is not None:
+            back = self._flow(y, prev)
+            fwd = self._flow(prev, y)
+            entry.back = self._pair(y, prev, back, fwd)
+            if entry.back.cut:
+                self.cuts += 1
+                entry.back = None
+            else:
+                entry.ahead = self._pair(prev, y, fwd, back)
+        self._last_y = y
+        self._pending.append(entry)
+
+    def _ready(self) -> bool:
+        """The oldest pending frame has all the look-ahead it can get."""
+        for k in range(1, self.lookahead + 1):
+            if k >= len(self._pending):
+                return False
+            if self._pending[k].back is None:  # a cut: nothing further ahead is usable
+                return True
+        return True
+
+    def _emit(self, final: bool) -> torch.Tensor:
+        out = []
+        while self._pending and (final or self._ready()):
+            out.append(self._finish())
+            self._pending.pop(0)
+        if not out:
+            return self._like.clone()
+        batch = torch.from_numpy(np.ascontiguousarray(np.stack(out).transpose(0, 3, 1, 2)))
+        return batch.to(device=self._like.device, dtype=self._like.dtype)
+
+    def _finish(self) -> np.ndarray:
+        """Blend the oldest pending frame with its warped history and look-ahead frames.
+
+        Two bands are blended separately: the low band (the bicubic-upscaled input) with strict
+        confidence, and the detail the SR model added on top of it with a looser one.
+        """
+        t, s = self.tuning, self.strength
+        cur = self._pending[0]
+        low, high = cur.up.copy(), cur.sr - cur.up
+        w_low = np.ones(low.shape[:2], np.float32)
+        w_high = np.ones(low.shape[:2], np.float32)
+        sources: list[tuple[np.ndarray, np.ndarray, _Pair, float]] = []
+        if cur.back is not None and self._history is not None:
+            sources.append((*self._history, cur.back, t.history_weight))
+        for k in range(1, self.lookahead + 1):
+            if k >= len(self._pending) or self._pending[k].back is None:
+                break
+            other = self._pending[k]
+            pair = other.ahead if k == 1 else self._chained(k)
+            sources.append((other.sr, other.up, pair, t.future_weight / k))
+        if not sources:  # start of a segment, nothing usable ahead: the SR frame as it is
+            self._history = (cur.sr, cur.up)
+            return cur.sr
+        for full, base, pair, weight in sources:
+            wf, wb, a, d = self._warp(full, base, pair)  # in-place below: all fresh arrays
+            a *= s * weight
+            d *= s * weight * t.detail_weight
+            w_low += a
+            w_high += d
+            wf -= wb  # the neighbour's detail
+            wf *= d[..., None]
+            high += wf
+            wb *= a[..., None]
+            low += wb
+        low /= w_low[..., None]
+        high /= w_high[..., None]
+        result = np.clip(low + high, 0.0, 1.0)
+        self._history = (result, low)
+        return result
+
+    def _chained(self, k: int) -> _Pair:
+        """Motion from the oldest pending frame to the k-th next, by chaining consecutive flows."""
+        frames = self._pending[: k + 1]
+        fwd = frames[1].ahead.flow_an  # type: ignore[union-attr]
+        back = frames[1].back.flow_an  # type: ignore[union-attr]
+        for nxt in frames[2:]:
+            fwd = fwd + _remap(nxt.ahead.flow_an, fwd)  # type: ignore[union-attr]
+            step = nxt.back.flow_an  # type: ignore[union-attr]
+            back = step + _remap(back, step)
+        return self._pair(frames[0].lr_y, frames[-1].lr_y, fwd, back)
+
+    def _warp(
+        self, full: np.ndarray, base: np.ndarray, pair: _Pair
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Backward-warp two (H,W,3) images by the pair's flow; also both confidences at H x W.
+
+        Both are sampled bicubic through one fixed-point map (1/32 pixel), built once.
+        """
+        h, w = full.shape[:2]
+        hf, wf = pair.flow_an.shape[:2]
+        if self._grid is None or self._grid.shape[:2] != (h, w):
+            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            self._grid = np.dstack([gx, gy])
+        flow = cv2.resize(pair.flow_an, (w, h), interpolation=cv2.INTER_LINEAR)
+        flow *= np.array([w / wf, h / hf], np.float32)
+        flow += self._grid
+        map1, map2 = cv2.convertMaps(flow, None, cv2.CV_16SC2)
+        border = cv2.BORDER_REPLICATE
+        warped_full = cv2.remap(full, map1, map2, cv2.INTER_CUBIC, borderMode=border)
+        warped_base = cv2.remap(base, map1, map2, cv2.INTER_CUBIC, borderMode=border)
+        size = (w, h)
+        conf_base = cv2.resize(pair.base, size, interpolation=cv2.INTER_LINEAR)
+        conf_detail = cv2.resize(pair.detail, size, interpolation=cv2.INTER_LINEAR)
+        return warped_full, warped_base, conf_base, conf_detail
+
+
+DEBLOCK_THRESHOLD = 1.15
+"""Blockiness (see :func:`vidsr.metrics.blockiness`) above which ``--deblock auto`` deblocks."""
+
+
+def parse_deblock(value: str | float) -> float | None:
+    """``auto`` -> None, ``off`` -> 0, a number N > 0 -> strength N (1 = FFmpeg's defaults)."""
+    key = str(value).strip().lower()
+    if key == "auto":
+        return None
+    if key == "off":
+        return 0.0
+    try:
+        number = float(key)
+    except ValueError:
+        raise InvalidOptionError(f"deblock must be auto, off or a number, got {value!r}") from None
+    if not 0.0 <= number <= 20.0:
+        raise InvalidOptionError(f"deblock strength must be in [0, 20], got {value!r}")
+    return number
+
+
+def deblock_decision(y_planes: Sequence[np.ndarray], block: int = 8) -> float:
+    """Deblock strength for ``--deblock auto`` from a few decoded luma planes (0: leave alone).
+
+    The median blockiness of the planes (step across the ``block`` grid over the step inside
+    blocks) is compared with :data:`DEBLOCK_THRESHOLD`; above it the strength grows with the
+    excess, from 1 (FFmpeg's defaults) to 3.
+    """
+    if len(y_planes) == 0:
+        return 0.0
+    ratio = float(np.median([blockiness(y, block) for y in y_planes]))
+    if ratio <= DEBLOCK_THRESHOLD:
+        return 0.0
+    return float(min(3.0, 1.0 + 4.0 * (ratio - DEBLOCK_THRESHOLD)))
