@@ -74,8 +74,9 @@ def _add_upscale(sub) -> None:
     )
     p.add_argument(
         "--temporal",
-        default="medium",
-        help="flicker stabiliser: off, low, medium (default), high or a number in [0, 1]",
+        default="auto",
+        help="flicker stabiliser: auto (medium; off for bicubic/lanczos), off, low, medium, high "
+        "or a number in [0, 1]",
     )
     p.add_argument(
         "--deblock",

@@ -46,7 +46,9 @@ class UpscaleOptions:
     start: float = 0.0
     duration: float | None = None
     fps: Fraction | None = None
-    temporal: str = "medium"  # off|low|medium|high or a number in [0, 1]; skipped for bicubic
+    temporal: str = (
+        "auto"  # auto (medium for networks, off for bicubic/lanczos), off|low|medium|high|0..1
+    )
     deblock: str = "auto"  # auto|off|N (FFmpeg's deblock filter before the model)
     deinterlace: str = "auto"
     apply_rotation: bool = False

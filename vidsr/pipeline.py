@@ -39,6 +39,7 @@ from vidsr.types import MediaInfo, PlanarFrame, Window
 log = logging.getLogger(__name__)
 
 _DONE = object()
+AUTO_TEMPORAL = "medium"  # benchmarked: warping error -35..-70%, PSNR +0.05..+0.09 dB (README)
 
 
 class PostStage(Protocol):
@@ -232,12 +233,19 @@ class Pipeline:
         return deblock_decision if strength is None else strength
 
     def _temporal_stage(self, upscaler: Upscaler) -> PostStage | None:
-        """The temporal stabiliser the options ask for (none for classical resamplers)."""
+        """The temporal stabiliser the options ask for.
+
+        ``auto`` is ``medium`` for networks and off for classical resamplers, which invent no
+        detail that could flicker.
+        """
         from vidsr.temporal import TemporalStabilizer, parse_strength
 
-        if parse_strength(self.options.temporal) == 0 or upscaler.classical:
+        level = self.options.temporal
+        if level == "auto":
+            level = "off" if upscaler.classical else AUTO_TEMPORAL
+        if parse_strength(level) == 0:
             return None
-        return TemporalStabilizer(self.options.temporal)
+        return TemporalStabilizer(level)
 
     def _encode_settings(self, target: OutputTarget, in_layout) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""

@@ -88,6 +88,7 @@ class VideoDecoder:
         self.info = info
         self.deblock = deblock
         self.deblock_strength = 0.0  # what --deblock auto chose, once decoding started
+        self._deinterlace = deinterlace
         self.deinterlacer = deinterlace_filter(deinterlace, info.video.field_order)
         self.window = window
         self.layout = plane_layout_for(info.video.pix_fmt)
@@ -118,13 +119,29 @@ class VideoDecoder:
             yield from self.deinterlacer.push(frame)
         yield from self.deinterlacer.flush()
 
+    def judge_deblock(self, decide: Callable[[list[np.ndarray]], float]) -> float:
+        """Deblock strength ``decide`` picks from the first frames of the *video* (not of the
+        window), so every segment of a job makes the same choice."""
+        container = open_input(self.info.path, self._fps)
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            frames = container.decode(stream)
+            fresh = deinterlace_filter(self._deinterlace, self.info.video.field_order)
+            if fresh is not None:  # its own filter: the decoder's keeps state
+                frames = (out for f in frames for out in fresh.push(f))
+            head = itertools.islice(frames, AUTO_DEBLOCK_FRAMES)
+            return float(decide([frame_planes(f, self.layout)[0] for f in head]))
+        except av.FFmpegError as err:
+            raise CorruptInputError(f"cannot decode {self.info.path}: {err}") from err
+        finally:
+            container.close()
+
     def _deblocked(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
         strength = self.deblock
         if callable(strength):
-            head = list(itertools.islice(frames, AUTO_DEBLOCK_FRAMES))
-            strength = strength([frame_planes(f, self.layout)[0] for f in head])
+            strength = self.judge_deblock(strength)
             log.info("deblock auto: strength %.2f", strength)
-            frames = itertools.chain(head, frames)
         self.deblock_strength = float(strength or 0.0)
         if not strength:
             yield from frames

@@ -1,0 +1,99 @@
+"""Training configuration: a frozen dataclass read from / written to YAML."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vidsr.errors import InvalidOptionError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (saved next to the weights for reproducibility).
+
+    Relative paths (``train_dirs``, ``val_dir``, ``init``, ``out_dir``) are resolved against the
+    folder given to :func:`load_config` (the repository root for the shipped configs).
+    ``init`` is a weights file or a catalog model name (``realesr-animevideov3``), or None.
+    ``degradation`` is ``bicubic`` (benchmark LR) or ``restore`` (blur/noise/JPEG/H.264 chain);
+    ``val_jpeg`` > 0 validates on bicubic LR re-compressed as JPEG at that quality.
+    """
+
+    name: str
+    scale: int
+    degradation: str = "bicubic"
+    arch: str = "SRVGGNetCompact"
+    params: dict[str, Any] = field(default_factory=lambda: {"num_feat": 64, "num_conv": 16})
+    init: str | None = None
+    train_dirs: tuple[str, ...] = ()
+    val_dir: str | None = None
+    val_jpeg: int = 0
+    hr_crop: int = 192
+    batch_size: int = 16
+    steps: int = 1000
+    lr: float = 2e-4
+    lr_min: float = 1e-6
+    warmup_steps: int = 0
+    pixel_loss: str = "l1"
+    fft_weight: float = 0.0
+    perceptual_weight: float = 0.0
+    vgg_weights: str | None = None
+    seed: int = 0
+    val_every: int = 200
+    ckpt_every: int = 200
+    bf16: bool = True
+    channels_last: bool = True
+    threads: int = 1
+    out_dir: str = "runs"
+
+    def __post_init__(self) -> None:
+        if self.degradation not in ("bicubic", "restore"):
+            raise InvalidOptionError(f"degradation must be bicubic or restore: {self.degradation}")
+        if self.scale not in (2, 3, 4):
+            raise InvalidOptionError(f"scale must be 2, 3 or 4, not {self.scale}")
+        if self.hr_crop % self.scale:
+            raise InvalidOptionError("hr_crop must be a multiple of scale")
+        if self.steps < 1 or self.batch_size < 1:
+            raise InvalidOptionError("steps and batch_size must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (tuples as lists) for YAML."""
+        d = asdict(self)
+        d["train_dirs"] = list(self.train_dirs)
+        return d
+
+
+def config_from_dict(data: dict[str, Any], base: str | Path | None = None) -> TrainConfig:
+    """Build a :class:`TrainConfig`, resolving relative paths against ``base`` when given."""
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise InvalidOptionError(f"unknown training options: {sorted(unknown)}")
+    d = dict(data)
+    if base is not None:
+        b = Path(base)
+
+        def res(p: str) -> str:
+            return str(p) if Path(p).is_absolute() else str((b / p).resolve())
+
+        d["train_dirs"] = [res(p) for p in d.get("train_dirs", ())]
+        for key in ("val_dir", "out_dir", "vgg_weights"):
+            if d.get(key):
+                d[key] = res(d[key])
+        init = d.get("init")
+        if init and ("/" in init or init.endswith((".pth", ".pt"))):
+            d["init"] = res(init)
+    d["train_dirs"] = tuple(d.get("train_dirs", ()))
+    return TrainConfig(**d)
+
+
+def load_config(path: str | Path, base: str | Path | None = None) -> TrainConfig:
+    """Read a YAML training config; relative paths resolve against ``base``."""
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise InvalidOptionError(f"{path}: a training config is a YAML mapping")
+    return config_from_dict(data, base)

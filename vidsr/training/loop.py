@@ -1,0 +1,222 @@
+"""The training loop: seeded, bf16 autocast + channels_last on CPU (AMX), CUDA when present.
+
+:func:`train` writes into ``<out_dir>/<name>/``: ``config.yaml`` and ``data_list.txt`` (what the
+run used), ``checkpoint.pt`` (resumable state), ``log.jsonl`` (loss / validation history) and
+``<name>.pth`` (the final weights). Progress goes to an ``on_event`` callback; nothing is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from vidsr.errors import InvalidOptionError
+from vidsr.training.arch import adapt_upsampler, build_model, load_matching, srvgg_scale
+from vidsr.training.checkpoint import load_checkpoint, save_checkpoint, save_weights
+from vidsr.training.config import TrainConfig
+from vidsr.training.data import CropSampler, list_images, load_rgb
+from vidsr.training.degrade import RestoreChain
+from vidsr.training.losses import CombinedLoss
+
+Event = dict[str, Any]
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    weights: Path
+    sha256: str
+    steps: int
+    seconds: float
+    last_val_psnr: float | None
+    history: list[Event]
+
+
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    """Learning rate at ``step``: linear warm-up, then cosine decay from ``lr`` to ``lr_min``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.steps - cfg.warmup_steps)
+    t = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
+
+
+def pick_device() -> torch.device:
+    """CUDA when present, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Trainer:
+    """One training run; build it, then call :meth:`run` (optionally after :meth:`resume`)."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        images: list[torch.Tensor] | None = None,
+        device: torch.device | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.device = device or pick_device()
+        if self.device.type == "cpu" and cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.data_list: list[str] = []
+        if images is None:
+            if not cfg.train_dirs:
+                raise InvalidOptionError("no train_dirs in the training config")
+            paths = list_images(cfg.train_dirs)
+            self.data_list = [str(p) for p in paths]
+            images = [load_rgb(p) for p in paths]
+        self.model = build_model(cfg.arch, cfg.scale, cfg.params)
+        if cfg.init:
+            from vidsr.training.init import initial_state_dict
+
+            state = initial_state_dict(cfg.init)
+            if cfg.arch == "SRVGGNetCompact" and srvgg_scale(state) != cfg.scale:
+                state = adapt_upsampler(state, srvgg_scale(state), cfg.scale)
+            load_matching(self.model, state)
+        self.model.to(self.device)
+        if cfg.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        degrade = RestoreChain(cfg.scale) if cfg.degradation == "restore" else None
+        self.sampler = CropSampler(images, cfg.scale, cfg.hr_crop, degrade, seed=cfg.seed)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+        self.loss_fn = CombinedLoss(
+            pixel=cfg.pixel_loss,
+            fft_weight=cfg.fft_weight,
+            perceptual_weight=cfg.perceptual_weight,
+            vgg_weights=cfg.vgg_weights,
+        ).to(self.device)
+        self.step = 0
+        self.history: list[Event] = []
+        self.elapsed = 0.0
+
+    # -- state -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this run is."""
+        return {
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "history": json.dumps(self.history),
+            "elapsed": self.elapsed,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`."""
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step = int(state["step"])
+        self.history = json.loads(state["history"])
+        self.elapsed = float(state["elapsed"])
+
+    def resume(self, path: str | Path) -> None:
+        """Continue from a checkpoint file written by this trainer."""
+        self.load_state_dict(load_checkpoint(path))
+
+    # -- work --------------------------------------------------------------------------------
+    def _autocast(self) -> Any:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16)
+
+    def train_step(self) -> float:
+        """One optimisation step; returns the loss."""
+        cfg = self.cfg
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(cfg, self.step)
+        lr, hr = self.sampler.batch(cfg.batch_size)
+        lr, hr = lr.to(self.device), hr.to(self.device)
+        if cfg.channels_last:
+            lr = lr.contiguous(memory_format=torch.channels_last)
+        self.model.train()
+        with self._autocast():
+            out = self.model(lr)
+        loss = self.loss_fn(out.float(), hr)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.step += 1
+        return float(loss.detach())
+
+    def upscale(self, lr: torch.Tensor) -> torch.Tensor:
+        """Inference with the current weights (same precision as training)."""
+        self.model.eval()
+        x = lr.to(self.device)
+        if self.cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), self._autocast():
+            return self.model(x).float().clamp(0, 1).cpu()
+
+    def validate(self) -> float | None:
+        """Mean Y PSNR on ``val_dir`` (None when there is no validation set)."""
+        if not self.cfg.val_dir or not Path(self.cfg.val_dir).is_dir():
+            return None
+        from vidsr.evaluate import evaluate
+
+        res = evaluate(
+            self.upscale,
+            self.cfg.val_dir,
+            self.cfg.scale,
+            jpeg_quality=self.cfg.val_jpeg,
+            ssim=False,
+        )
+        return float(res["psnr"])
+
+    def run(self, on_event: Callable[[Event], None] | None = None) -> TrainResult:
+        """Train to ``cfg.steps``, checkpointing and validating on the way."""
+        cfg = self.cfg
+        out = Path(cfg.out_dir) / cfg.name
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), "utf-8")
+        if self.data_list:
+            (out / "data_list.txt").write_text("\n".join(self.data_list) + "\n", "utf-8")
+        emit = on_event or (lambda e: None)
+        val = None
+        t_last = time.perf_counter()
+        while self.step < cfg.steps:
+            loss = self.train_step()
+            now = time.perf_counter()
+            self.elapsed += now - t_last
+            t_last = now
+            event: Event = {"step": self.step, "loss": loss, "lr": lr_at(cfg, self.step - 1)}
+            last = self.step == cfg.steps
+            if cfg.val_every and (self.step % cfg.val_every == 0 or last):
+                val = self.validate()
+                event["val_psnr"] = val
+                t_last = time.perf_counter()
+            event["seconds"] = round(self.elapsed, 2)
+            if "val_psnr" in event or self.step % 10 == 0:
+                self.history.append(event)
+                with open(out / "log.jsonl", "a", encoding="utf-8") as f:
+                    f.write(json.dumps(event) + "\n")
+            if cfg.ckpt_every and (self.step % cfg.ckpt_every == 0 or last):
+                save_checkpoint(out / "checkpoint.pt", self.state_dict())
+            emit(event)
+        weights = out / f"{cfg.name}.pth"
+        sha = save_weights(weights, self.model.state_dict())
+        return TrainResult(weights, sha, self.step, self.elapsed, val, self.history)
+
+
+def train(
+    cfg: TrainConfig,
+    resume: str | Path | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> TrainResult:
+    """Build a :class:`Trainer` for ``cfg``, optionally resume, and run it."""
+    trainer = Trainer(cfg)
+    if resume is not None:
+        trainer.resume(resume)
+    return trainer.run(on_event)
