@@ -219,9 +219,8 @@ def run_stages(
     "stages": {name: {"s", "cpu_s", "fps", "peak_rss_mb"}}}`` (wall and CPU seconds; ``color``
     also splits them into ``in_*`` (planes -> RGB) and ``out_*`` (RGB -> planes)).
     """
-    from vidsr.media.decode import VideoDecoder
     from vidsr.media.encode import EncodeSettings, VideoWriter
-    from vidsr.pipeline import Pipeline
+    from vidsr.pipeline import Pipeline, make_decoder
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
@@ -231,7 +230,7 @@ def run_stages(
     meters = {name: _Meter() for name in STAGES}
     color_in, color_out = _Meter(), _Meter()  # the two halves of "color", also reported apart
 
-    decoder = VideoDecoder(info, window, fps=options.fps)
+    decoder = make_decoder(info, window, options)
     with meters["decode"].time():
         frames = list(decoder.frames())
     if not frames:
@@ -465,14 +464,6 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def _temporal_stage(options: UpscaleOptions, device: torch.device) -> PostStage | None:
-    if options.temporal in ("off", "0", "0.0"):
-        return None
-    from vidsr.temporal import TemporalStabilizer
-
-    return TemporalStabilizer(options.temporal, device=device)
-
-
 def run_bench(
     clip: str,
     options: UpscaleOptions = UpscaleOptions(),
@@ -493,6 +484,7 @@ def run_bench(
     """
     from vidsr.media.probe import probe
     from vidsr.models import load_model
+    from vidsr.pipeline import temporal_stage
 
     if frames < 1:
         raise InvalidOptionError(f"frames must be at least 1, got {frames}")
@@ -537,7 +529,7 @@ def run_bench(
             whole = _run_whole(clip, options, upscaler, str(Path(tmp) / f"whole{ext}"))
             if best_whole is None or whole["whole_s"] < best_whole["whole_s"]:
                 best_whole = whole
-            post = _temporal_stage(options, upscaler.device)
+            post = temporal_stage(options, upscaler)
             staged = run_stages(info, upscaler, options, str(Path(tmp) / f"stages{ext}"), post)
             best_stages = _fastest(best_stages, staged)
         if best_whole is None or best_stages is None:  # unreachable: repeat >= 1
@@ -606,12 +598,11 @@ def run_bench(
 def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> None:
     """One batch through decode, colour conversion and the model, as the runs will call them
     (oneDNN builds its kernels for the exact shapes and strides on first use)."""
-    from vidsr.media.decode import VideoDecoder
-    from vidsr.pipeline import Pipeline
+    from vidsr.pipeline import Pipeline, make_decoder
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
-    decoder = VideoDecoder(info, window, fps=options.fps)
+    decoder = make_decoder(info, window, options)
     geo = _geometry(info, upscaler, options)
     batch: list[PlanarFrame] = []
     for frame in decoder.frames():
@@ -628,9 +619,9 @@ def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> No
 def _run_whole(
     clip: str, options: UpscaleOptions, upscaler: Upscaler, output_path: str
 ) -> dict[str, Any]:
-    from vidsr.pipeline import Pipeline
+    from vidsr.pipeline import Pipeline, temporal_stage
 
-    post = _temporal_stage(options, upscaler.device)
+    post = temporal_stage(options, upscaler)
     pipeline = Pipeline(options, upscaler=upscaler, post_stage=post)
     _reset_peak()
     cpu = cpu_seconds()
@@ -741,7 +732,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codec", default=d.codec, help=f"video encoder ({d.codec})")
     parser.add_argument("--preset", default=d.preset, help=f"encoder preset ({d.preset})")
     parser.add_argument("--crf", type=int, default=d.crf, help=f"encoder quality ({d.crf})")
-    parser.add_argument("--temporal", default="off", help="temporal stage strength (off)")
+    parser.add_argument(
+        "--temporal", default="auto", help="temporal stage: auto (as vidsr upscale), off, ..."
+    )
     parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep the fastest")
     parser.add_argument(
         "--baseline", action="store_true", help="also time the plain ffmpeg-pipe loop (fp32)"

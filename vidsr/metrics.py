@@ -63,7 +63,10 @@ def rgb_to_y(img: object) -> np.ndarray:
     rgb = arr.astype(np.float64)
     if arr.dtype == np.uint8:
         rgb /= 255.0
-    return rgb @ _Y_WEIGHTS + 16.0
+    # element-wise, not a matmul: BLAS rounding would depend on memory layout, and identical
+    # images must give exactly equal Y (infinite PSNR)
+    w = _Y_WEIGHTS
+    return rgb[..., 0] * w[0] + rgb[..., 1] * w[1] + rgb[..., 2] * w[2] + 16.0
 
 
 def _clip_y(frames: object) -> np.ndarray:

@@ -149,7 +149,7 @@ class Pipeline:
         window = window or self.window()
         upscaler = self.upscaler
         if self.post_stage is None:
-            self.post_stage = self._temporal_stage(upscaler)
+            self.post_stage = temporal_stage(self.options, upscaler)
         elif hasattr(self.post_stage, "reset"):
             self.post_stage.reset()  # each run (segment) starts with no history
         output_path = output_path or default_output_path(input_path, upscaler.scale)
@@ -225,28 +225,6 @@ class Pipeline:
         log.info("memory plan: batch %d, tile %s", batch, upscaler.tile or "off")
         return batch
 
-    def _deblock_setting(self):
-        """The decoder's deblock argument: a strength, or the auto decision function."""
-        from vidsr.temporal import deblock_decision, parse_deblock
-
-        strength = parse_deblock(self.options.deblock)
-        return deblock_decision if strength is None else strength
-
-    def _temporal_stage(self, upscaler: Upscaler) -> PostStage | None:
-        """The temporal stabiliser the options ask for.
-
-        ``auto`` is ``medium`` for networks and off for classical resamplers, which invent no
-        detail that could flicker.
-        """
-        from vidsr.temporal import TemporalStabilizer, parse_strength
-
-        level = self.options.temporal
-        if level == "auto":
-            level = "off" if upscaler.classical else AUTO_TEMPORAL
-        if parse_strength(level) == 0:
-            return None
-        return TemporalStabilizer(level)
-
     def _encode_settings(self, target: OutputTarget, in_layout) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
@@ -273,9 +251,7 @@ class Pipeline:
         copy_streams: bool,
     ) -> None:
         o = self.options
-        decoder = VideoDecoder(
-            info, window, fps=o.fps, deinterlace=o.deinterlace, deblock=self._deblock_setting()
-        )
+        decoder = make_decoder(info, window, o)
         in_layout = decoder.layout
         height, width = upscaler.output_size(info.video.height, info.video.width)
         self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
@@ -410,6 +386,36 @@ class Pipeline:
             if not put(out_q, frame):
                 raise CancelledError("cancelled; no output written")
         return len(pts)
+
+
+def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> VideoDecoder:
+    """The decoder a run uses: rate override, deinterlacing and deblocking from the options."""
+    from vidsr.temporal import deblock_decision, parse_deblock
+
+    strength = parse_deblock(options.deblock)
+    return VideoDecoder(
+        info,
+        window,
+        fps=options.fps,
+        deinterlace=options.deinterlace,
+        deblock=deblock_decision if strength is None else strength,
+    )
+
+
+def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
+    """The temporal stabiliser the options ask for.
+
+    ``auto`` is ``medium`` for networks and off for classical resamplers, which invent no
+    detail that could flicker.
+    """
+    from vidsr.temporal import TemporalStabilizer, parse_strength
+
+    level = options.temporal
+    if level == "auto":
+        level = "off" if upscaler.classical else AUTO_TEMPORAL
+    if parse_strength(level) == 0:
+        return None
+    return TemporalStabilizer(level, device=upscaler.device)
 
 
 def current_rss() -> int:

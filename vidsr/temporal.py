@@ -92,7 +92,10 @@ class _Entry:
 def _luma_u8(lr: torch.Tensor, factor: float) -> list[np.ndarray]:
     """BT.601 luma of (N,3,h,w) RGB [0,1] as uint8 planes, resized by ``factor``."""
     rgb = lr.detach().to("cpu", torch.float32).numpy()
-    y = np.einsum("nchw,c->nhw", rgb, np.array([76.245, 149.685, 29.07], np.float32))
+    # element-wise (not einsum/BLAS, whose rounding depends on the batch size): a frame gets the
+    # same luma, hence the same flow and output, however the frames are batched
+    w = np.array([76.245, 149.685, 29.07], np.float32)
+    y = rgb[:, 0] * w[0] + rgb[:, 1] * w[1] + rgb[:, 2] * w[2]
     y = np.clip(np.rint(y), 0, 255).astype(np.uint8)
     if factor == 1.0:
         return list(y)
