@@ -154,3 +154,24 @@ def test_ctrl_c_exits_130_leaves_no_output_and_resumes(clip_factory, tmp_path):
     assert not list(tmp_path.rglob("*vidsr-tmp*"))  # no half-written file anywhere
     # what is left is the job folder, so the same command continues the job
     assert [p.name for p in tmp_path.iterdir()] == [".out.mp4.vidsr-job"]
+
+
+def test_eval_and_compare_commands(capsys, tmp_path):
+    import json
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)).save(hr / f"{i}.png")
+    code, out, _ = _run(capsys, "eval", str(hr), "-m", "bicubic", "--scale", "2", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert len(result["images"]) == 2 and result["scale"] == 2
+    assert result["psnr"] > 10 and result["bicubic_psnr"] > 10
+    code, out, _ = _run(
+        capsys, "compare", str(hr / "0.png"), "-o", str(tmp_path / "c.png"), "-m", "bicubic"
+    )
+    assert code == 0 and (tmp_path / "c.png").exists()

@@ -75,3 +75,23 @@ def test_compare_file_writes_a_png_of_the_expected_size(tmp_path) -> None:
     out = compare_file(tmp_path / "in.png", tmp_path / "out.png", "bicubic", mode="split", crops=0)
     with Image.open(out) as img:
         assert img.size == (4 * 64, 4 * 48)
+
+
+def test_read_picture_from_a_real_video() -> None:
+    from pathlib import Path
+
+    clip = (
+        Path(__file__).resolve().parents[1]
+        / ".."
+        / "shared"
+        / "data"
+        / "clips"
+        / "chaplin_h264_mp3_640x360.mp4"
+    )
+    if not clip.is_file():
+        pytest.skip("../shared/data/clips is absent")
+    frame = read_picture(clip, 1.0)
+    assert frame.shape == (360, 640, 3) and frame.dtype == np.uint8
+    # Black-and-white film: the BT.601/709 conversion must keep R, G and B nearly equal.
+    spread = frame.astype(int).max(axis=2) - frame.astype(int).min(axis=2)
+    assert np.percentile(spread, 99) <= 8

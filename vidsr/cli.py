@@ -125,6 +125,36 @@ def _add_bench(sub) -> None:
     bench.add_arguments(p)
 
 
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="PSNR/SSIM (Y, BT.601) of a model on an image set, vs bicubic")
+    p.add_argument("dataset", help="folder of high-resolution images (e.g. Set5/HR)")
+    p.add_argument("-m", "--model", default="realesr-animevideov3", help="model name or .pth")
+    p.add_argument("--scale", type=int, default=None, help="scale (default: the model's)")
+    p.add_argument("--lr-dir", default=None, help="ready-made LR images (default: MATLAB bicubic)")
+    p.add_argument("--jpeg", type=int, default=0, help="JPEG-compress the LR at this quality")
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--tile", type=int, default=0)
+    p.add_argument("--no-ssim", action="store_true", help="PSNR only (faster)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="a before/after picture of a video frame or an image")
+    p.add_argument("input", help="video or image")
+    p.add_argument("-o", "--output", required=True, help="the PNG to write")
+    p.add_argument("-m", "--model", default="realesr-animevideov3", help="model name or .pth")
+    p.add_argument("--time", type=_seconds, default=0.0, help="video: the frame at this time")
+    p.add_argument("--mode", choices=["side", "split"], default="side")
+    p.add_argument("--split", type=float, default=0.5, help="split mode: divider position")
+    p.add_argument("--crops", type=int, default=2, help="enlarged crops to add")
+    p.add_argument("--before", choices=["bicubic", "nearest"], default="bicubic")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--tile", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="vidsr", description="Video super-resolution.")
@@ -134,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     _add_probe(sub)
     _add_bench(sub)
+    _add_eval(sub)
+    _add_compare(sub)
     return parser
 
 
@@ -236,14 +268,16 @@ def _dispatch_upscale(args, options, progress) -> int:
 def _cmd_models(args) -> int:
     from vidsr.models import list_models
 
-    rows = [("name", "arch", "scale", "size", "source")]
+    rows = [("name", "arch", "scale", "size", "Set5 PSNR", "source")]
     for spec in list_models():
         size = f"{spec.size_bytes / 1e6:.1f} MB" if spec.size_bytes else "-"
         scale = f"x{spec.scale}" if spec.source.get("kind") != "none" else "any"
-        rows.append((spec.name, spec.arch, scale, size, spec.description))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        set5 = spec.scores.get("Set5", {})
+        score = f"{set5['psnr']:.2f} dB" if "psnr" in set5 else "-"
+        rows.append((spec.name, spec.arch, scale, size, score, spec.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
     return 0
 
 
@@ -291,11 +325,63 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_eval(args) -> int:
+    import json
+
+    from vidsr.evaluate import evaluate_model, json_ready
+
+    r = evaluate_model(
+        args.model,
+        args.dataset,
+        scale=args.scale,
+        device=args.device,
+        precision=args.precision,
+        tile=args.tile,
+        lr_dir=args.lr_dir,
+        jpeg_quality=args.jpeg,
+        limit=args.limit,
+        ssim=not args.no_ssim,
+    )
+    if args.json:
+        print(json.dumps(json_ready(r), indent=1))
+        return 0
+    print(f"{r['model']} x{r['scale']} on {r['dataset']} ({r['precision']}, Y channel, BT.601)")
+    print(f"{'image':<24}{'PSNR':>9}{'SSIM':>8}{'bicubic':>10}{'SSIM':>8}")
+    for img in [*r["images"], {"name": "mean", **r}]:
+        print(
+            f"{img['name']:<24}{img['psnr']:>9.3f}{img.get('ssim', float('nan')):>8.4f}"
+            f"{img['bicubic_psnr']:>10.3f}{img.get('bicubic_ssim', float('nan')):>8.4f}"
+        )
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from vidsr.compare import compare_file
+
+    path = compare_file(
+        args.input,
+        args.output,
+        args.model,
+        time_s=args.time,
+        mode=args.mode,
+        before=args.before,
+        split=args.split,
+        crops=args.crops,
+        device=args.device,
+        precision=args.precision,
+        tile=args.tile,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {
     "upscale": _cmd_upscale,
     "models": _cmd_models,
     "probe": _cmd_probe,
     "bench": _cmd_bench,
+    "eval": _cmd_eval,
+    "compare": _cmd_compare,
 }
 
 

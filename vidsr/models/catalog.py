@@ -40,6 +40,7 @@ class ModelSpec:
     source: dict[str, Any] = field(hash=False)
     params: dict[str, Any] = field(hash=False)
     size_bytes: int = 0
+    scores: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
 
     @property
     def classical(self) -> bool:
@@ -98,6 +99,7 @@ def _parse(text: str, origin: str) -> ModelSpec:
         source=source,
         params=dict(raw.get("params") or {}),
         size_bytes=_size_bytes(source),
+        scores=dict(raw.get("scores") or {}),
     )
 
 
