@@ -175,3 +175,11 @@ def test_eval_and_compare_commands(capsys, tmp_path):
         capsys, "compare", str(hr / "0.png"), "-o", str(tmp_path / "c.png"), "-m", "bicubic"
     )
     assert code == 0 and (tmp_path / "c.png").exists()
+
+
+def test_probe_says_what_will_happen(capsys, clip_factory):
+    src = clip_factory("probe.mp4", vfr=True, frames=12)
+    code, out, _ = _run(capsys, "probe", str(src))
+    assert code == 0
+    assert "64x48" in out and "(variable)" in out and "bt709 limited" in out
+    assert "audio #1: aac [eng] -> copy" in out

@@ -158,3 +158,22 @@ def test_hdr_tags_kept_and_metadata_limit_said(tmp_path, caplog):
         ctx = c.streams.video[0].codec_context
         assert (int(ctx.color_trc), int(ctx.color_primaries), int(ctx.colorspace)) == (16, 9, 9)
         assert next(c.decode(video=0)).format.name == "yuv420p10le"
+
+
+def test_odd_output_size_fits_420(clip_factory, tmp_path):
+    src = clip_factory("odd.mkv", codec="libx264", pix_fmt="yuv444p", width=33, height=25, frames=2)
+    out = tmp_path / "odd_x3.mp4"
+    Pipeline(UpscaleOptions(model="bicubic", scale=3, preset="ultrafast")).run(str(src), str(out))
+    frame, _ = _first_frame(out)
+    # 99x75 cannot be 4:2:0: one column and one row are dropped, nothing is stretched
+    assert (frame.width, frame.height, frame.format.name) == (98, 74, "yuv420p")
+    assert video_times(out) == video_times(src)
+
+
+def test_container_title_and_audio_language_are_kept(clip_factory, tmp_path):
+    src = clip_factory("meta.mp4", frames=3)
+    out = tmp_path / "meta.mkv"
+    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    with av.open(str(out)) as c:
+        assert c.metadata.get("title") == "vidsr test clip"
+        assert c.streams.audio[0].metadata.get("language") == "eng"
