@@ -8,6 +8,7 @@ silently.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from collections.abc import Iterator
@@ -54,10 +55,8 @@ def copy_stream_tags(source, target) -> None:
     for key, value in (source.metadata or {}).items():
         if key.lower() not in _PER_FILE_TAGS:
             target.metadata[key] = value
-    try:
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
         target.disposition = source.disposition
-    except (AttributeError, TypeError, ValueError):
-        pass
 
 
 @dataclass
