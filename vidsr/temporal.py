@@ -147,7 +147,7 @@ class TemporalStabilizer:
         """Forget every buffered frame and the history (start of a new segment)."""
         self._pending: list[_Entry] = []
         self._last_y: np.ndarray | None = None
-        self._history: tuple[np.ndarray, np.ndarray] | None = None  # output, its low band
+        self._history: tuple[np.ndarray, np.ndarray] | None = None  # output's detail, low band
         self._factor: float | None = None
         self._grid: np.ndarray | None = None  # (H, W, 2) pixel coordinates
 
@@ -263,9 +263,6 @@ class TemporalStabilizer:
         """
         t, s = self.tuning, self.strength
         cur = self._pending[0]
-        low, high = cur.up.copy(), cur.sr - cur.up
-        w_low = np.ones(low.shape[:2], np.float32)
-        w_high = np.ones(low.shape[:2], np.float32)
         sources: list[tuple[np.ndarray, np.ndarray, _Pair, float]] = []
         if cur.back is not None and self._history is not None:
             sources.append((*self._history, cur.back, t.history_weight))
@@ -274,25 +271,28 @@ class TemporalStabilizer:
                 break
             other = self._pending[k]
             pair = other.ahead if k == 1 else self._chained(k)
-            sources.append((other.sr, other.up, pair, t.future_weight / k))
+            sources.append((other.sr - other.up, other.up, pair, t.future_weight / k))
         if not sources:  # start of a segment, nothing usable ahead: the SR frame as it is
-            self._history = (cur.sr, cur.up)
+            self._history = (cur.sr - cur.up, cur.up)
             return cur.sr
-        for full, base, pair, weight in sources:
-            wf, wb, a, d = self._warp(full, base, pair)  # in-place below: all fresh arrays
+        low, high = cur.up.copy(), cur.sr - cur.up
+        w_low = np.ones(low.shape[:2], np.float32)
+        w_high = np.ones(low.shape[:2], np.float32)
+        for detail, base, pair, weight in sources:
+            wd, wb, a, d = self._warp(detail, base, pair)  # fresh arrays: changed in place
             a *= s * weight
             d *= s * weight * t.detail_weight
             w_low += a
             w_high += d
-            wf -= wb  # the neighbour's detail
-            wf *= d[..., None]
-            high += wf
+            wd *= d[..., None]
+            high += wd
             wb *= a[..., None]
             low += wb
         low /= w_low[..., None]
         high /= w_high[..., None]
-        result = np.clip(low + high, 0.0, 1.0)
-        self._history = (result, low)
+        result = low + high
+        np.clip(result, 0.0, 1.0, out=result)
+        self._history = (result - low, low)
         return result
 
     def _chained(self, k: int) -> _Pair:
@@ -307,13 +307,15 @@ class TemporalStabilizer:
         return self._pair(frames[0].lr_y, frames[-1].lr_y, fwd, back)
 
     def _warp(
-        self, full: np.ndarray, base: np.ndarray, pair: _Pair
+        self, detail: np.ndarray, base: np.ndarray, pair: _Pair
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Backward-warp two (H,W,3) images by the pair's flow; also both confidences at H x W.
+        """Backward-warp the detail and low bands (H,W,3) by the pair's flow; also both
+        confidences at H x W.
 
-        Both are sampled bicubic through one fixed-point map (1/32 pixel), built once.
+        One fixed-point map (1/32 pixel) for both: bicubic for the detail, bilinear for the
+        smooth low band (a third of the cost, no visible difference on a bicubic upscale).
         """
-        h, w = full.shape[:2]
+        h, w = detail.shape[:2]
         hf, wf = pair.flow_an.shape[:2]
         if self._grid is None or self._grid.shape[:2] != (h, w):
             gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -323,12 +325,12 @@ class TemporalStabilizer:
         flow += self._grid
         map1, map2 = cv2.convertMaps(flow, None, cv2.CV_16SC2)
         border = cv2.BORDER_REPLICATE
-        warped_full = cv2.remap(full, map1, map2, cv2.INTER_CUBIC, borderMode=border)
-        warped_base = cv2.remap(base, map1, map2, cv2.INTER_CUBIC, borderMode=border)
+        warped_detail = cv2.remap(detail, map1, map2, cv2.INTER_CUBIC, borderMode=border)
+        warped_base = cv2.remap(base, map1, map2, cv2.INTER_LINEAR, borderMode=border)
         size = (w, h)
         conf_base = cv2.resize(pair.base, size, interpolation=cv2.INTER_LINEAR)
         conf_detail = cv2.resize(pair.detail, size, interpolation=cv2.INTER_LINEAR)
-        return warped_full, warped_base, conf_base, conf_detail
+        return warped_detail, warped_base, conf_base, conf_detail
 
 
 DEBLOCK_THRESHOLD = 1.15
