@@ -9,7 +9,6 @@ when 4:2:0 / 4:2:2 chroma is up- and down-sampled. No swscale defaults anywhere.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from vidsr.errors import InvalidOptionError
 from vidsr.types import ColorInfo, PlaneLayout
@@ -149,17 +148,3 @@ def rgb_to_gbr(rgb: torch.Tensor, layout: PlaneLayout) -> list[torch.Tensor]:
     """RGB float (N,3,H,W) to rounded G, B, R planes (float tensors holding integers)."""
     q = (rgb.float() * layout.max_code).round_().clamp_(0, layout.max_code)
     return [q[:, 1], q[:, 2], q[:, 0]]
-
-
-def resize_chroma_fit(size: int, log2: int) -> int:
-    """Size of a chroma plane for a luma plane of ``size`` with subsampling ``log2``."""
-    return -(-size // (1 << log2))
-
-
-def interpolate_rgb(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Bicubic, antialiased resize of an RGB batch; used to fit odd sizes and outscales."""
-    if x.shape[-2:] == (height, width):
-        return x
-    return F.interpolate(
-        x, size=(height, width), mode="bicubic", align_corners=False, antialias=True
-    )

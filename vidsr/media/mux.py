@@ -13,7 +13,6 @@ import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 
 import av
 
@@ -222,8 +221,3 @@ class StreamCopier:
     def close(self) -> None:
         """Release the input."""
         self._input.close()
-
-
-def seconds_of(pts: int, time_base: Fraction, start: int = 0) -> float:
-    """Time of ``pts`` in seconds relative to ``start`` (both in ``time_base`` ticks)."""
-    return float((pts - start) * time_base)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import torch
 
 from vidsr.errors import ModelWeightsError
+from vidsr.models.weights import sha256_file
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -35,13 +35,4 @@ def save_weights(path: str | Path, state_dict: dict[str, torch.Tensor]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     clean = {k: v.detach().float().cpu().contiguous() for k, v in state_dict.items()}
     torch.save({"params": clean}, path)
-    return sha256_of(path)
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
