@@ -171,6 +171,8 @@ def test_eval_and_compare_commands(capsys, tmp_path):
     result = json.loads(out)
     assert len(result["images"]) == 2 and result["scale"] == 2
     assert result["psnr"] > 10 and result["bicubic_psnr"] > 10
+    code, out, _ = _run(capsys, "eval", str(hr), "-m", "bicubic", "--scale", "2", "--no-ssim")
+    assert code == 0 and "mean" in out  # regression: the table crashed without SSIM
     code, out, _ = _run(
         capsys, "compare", str(hr / "0.png"), "-o", str(tmp_path / "c.png"), "-m", "bicubic"
     )

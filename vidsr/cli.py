@@ -347,10 +347,12 @@ def _cmd_eval(args) -> int:
         return 0
     print(f"{r['model']} x{r['scale']} on {r['dataset']} ({r['precision']}, Y channel, BT.601)")
     print(f"{'image':<24}{'PSNR':>9}{'SSIM':>8}{'bicubic':>10}{'SSIM':>8}")
+    nan = float("nan")
     for img in [*r["images"], {"name": "mean", **r}]:
+        ssim, bicubic_ssim = img.get("ssim"), img.get("bicubic_ssim")  # None with --no-ssim
         print(
-            f"{img['name']:<24}{img['psnr']:>9.3f}{img.get('ssim', float('nan')):>8.4f}"
-            f"{img['bicubic_psnr']:>10.3f}{img.get('bicubic_ssim', float('nan')):>8.4f}"
+            f"{img['name']:<24}{img['psnr']:>9.3f}{nan if ssim is None else ssim:>8.4f}"
+            f"{img['bicubic_psnr']:>10.3f}{nan if bicubic_ssim is None else bicubic_ssim:>8.4f}"
         )
     return 0
 
