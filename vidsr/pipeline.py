@@ -168,7 +168,8 @@ class Pipeline:
             self._run(info, upscaler, target, window, copy_streams)
             target.commit()
         except BaseException as err:
-            self.stats.state = "cancelled" if isinstance(err, CancelledError) else "failed"
+            cancelled = isinstance(err, (CancelledError, KeyboardInterrupt))
+            self.stats.state = "cancelled" if cancelled else "failed"
             target.discard()
             if isinstance(err, KeyboardInterrupt):
                 raise CancelledError("cancelled (Ctrl-C); no output written") from err
