@@ -73,6 +73,8 @@ class VideoInfo:
     color: ColorInfo
     has_timestamps: bool = True
     variable_rate: bool = False
+    tags: dict[str, str] = field(default_factory=dict, hash=False)  # language, title, ...
+    disposition: int = 0  # FFmpeg's AV_DISPOSITION_* flags (default, forced, ...)
 
 
 @dataclass(frozen=True)

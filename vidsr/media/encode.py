@@ -13,18 +13,9 @@ import numpy as np
 from vidsr.errors import EncoderError
 from vidsr.media.formats import output_tags
 from vidsr.media.mux import StreamCopier, copy_stream_tags
-from vidsr.media.probe import open_input
 from vidsr.types import MediaInfo, PlanarFrame, Window
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Tags:
-    """A stream's tags and disposition, kept after its file is closed."""
-
-    metadata: dict[str, str]
-    disposition: object
 
 
 @dataclass(frozen=True)
@@ -127,16 +118,10 @@ class VideoWriter:
             options["preset"] = s.preset
         ctx.options = options
         if not s.images:
-            copy_stream_tags(self._source_video_stream(), stream)
+            copy_stream_tags(video.tags, video.disposition, stream)
         if video.rotation and s.keep_rotation:
             stream.set_display_rotation(video.rotation)
         return stream
-
-    def _source_video_stream(self):
-        """The input's video stream, for its tags (read once, the file closed again)."""
-        with open_input(self.info.path) as source:
-            stream = source.streams.video[0]
-            return _Tags(dict(stream.metadata or {}), stream.disposition)
 
     def write(self, frame: PlanarFrame) -> None:
         """Encode one frame and mux it, interleaved with the copied streams."""

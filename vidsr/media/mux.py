@@ -49,13 +49,13 @@ def container_accepts(format_name: str, input_path: str, index: int) -> bool:
 _PER_FILE_TAGS = {"duration", "encoder", "handler_name", "vendor_id"}
 
 
-def copy_stream_tags(source, target) -> None:
-    """Language, title and other tags, and the disposition (default, forced, ...) of a stream."""
-    for key, value in (source.metadata or {}).items():
+def copy_stream_tags(tags: dict[str, str], disposition: int, target) -> None:
+    """Give ``target`` a stream's language, title and other tags, and its disposition."""
+    for key, value in tags.items():
         if key.lower() not in _PER_FILE_TAGS:
             target.metadata[key] = value
     with contextlib.suppress(AttributeError, TypeError, ValueError):
-        target.disposition = source.disposition
+        target.disposition = disposition
 
 
 @dataclass
@@ -85,7 +85,7 @@ class StreamCopier:
                 shift = round(window.start / stream.time_base) + (stream.start_time or 0)
             if container_accepts(fmt, input_path, stream.index):
                 out_stream = output.add_stream_from_template(stream)
-                copy_stream_tags(stream, out_stream)
+                copy_stream_tags(dict(stream.metadata or {}), int(stream.disposition), out_stream)
                 self._routes[stream.index] = _Route(stream, out_stream, shift)
                 self.plan.append((stream.index, stream.type, "copy"))
             elif stream.type == "audio":
@@ -97,7 +97,7 @@ class StreamCopier:
                 layout = _STANDARD_LAYOUTS.get(stream.codec_context.channels, "stereo")
                 out_stream = output.add_stream("aac", rate=rate, layout=layout)
                 out_stream.bit_rate = 96_000 * stream.codec_context.channels
-                copy_stream_tags(stream, out_stream)
+                copy_stream_tags(dict(stream.metadata or {}), int(stream.disposition), out_stream)
                 resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
                 self._routes[stream.index] = _Route(stream, out_stream, shift, resampler)
                 self.plan.append((stream.index, stream.type, "transcode"))

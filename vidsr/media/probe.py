@@ -117,6 +117,8 @@ def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
             color=color,
             has_timestamps=first.pts is not None,
             variable_rate=_variable_rate(container, stream),
+            tags=dict(stream.metadata or {}),
+            disposition=int(stream.disposition),
         )
         if color.guessed:
             log.info("video has no colour matrix tag: using %s (FFmpeg's guess)", color.matrix)
