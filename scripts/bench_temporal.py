@@ -16,7 +16,6 @@ The SR model is ``realesr-animevideov3`` from ``vidsr.models.load_model`` (CPU, 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -29,7 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from vidsr import metrics
-from vidsr.media.deblock import deblock_frames
+from vidsr.evaluate_video import score_clip
+from vidsr.media.roundtrip import h264_roundtrip
 from vidsr.temporal import TemporalStabilizer, deblock_decision, parse_deblock
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -116,25 +116,10 @@ def h264(
     ``deblock`` (auto|off|N) is applied to the decoded frames before colour conversion, as the
     pipeline does; ``options`` go to libx264. Returns the RGB frames and the deblock strength.
     """
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium", **options}
-        for rgb in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
-        out.mux(stream.encode(None))
-    buf.seek(0)
-    with av.open(buf) as inp:
-        decoded = list(inp.decode(video=0))
     strength = parse_deblock(deblock)
-    if strength is None:  # auto: judge the luma of the first frames
-        h = decoded[0].height
-        strength = deblock_decision([f.to_ndarray()[:h] for f in decoded[:8]])
-    if strength > 0:
-        decoded = deblock_frames(decoded, strength)
-    return np.stack([f.to_ndarray(format="rgb24") for f in decoded]), strength
+    return h264_roundtrip(
+        frames, crf, deblock=deblock_decision if strength is None else strength, **options
+    )
 
 
 def degrade(lr: np.ndarray, kind: str, deblock: str = "off") -> tuple[np.ndarray, float]:
@@ -170,15 +155,9 @@ def stabilise(lr: torch.Tensor, sr: torch.Tensor, strength: str, batch: int = 4)
 
 
 def score(out: np.ndarray, case: Case, motion, ref_flows) -> dict[str, float]:
-    pairs = list(zip(out, case.hr, strict=True))
-    return {
-        "psnr": float(np.mean([metrics.psnr_y(o, g, SCALE) for o, g in pairs])),
-        "ssim": float(np.mean([metrics.ssim_y(o, g, SCALE) for o, g in pairs])),
-        "warp": metrics.warping_error(out, motion),
-        "tof": metrics.tof(out, reference_flows=ref_flows),
-        "flicker": metrics.flicker_error(out, case.hr),
-        "block": metrics.clip_blockiness(out, 8 * SCALE, SCALE),
-    }
+    r = score_clip(out, case.hr, SCALE, motion=motion, reference_flows=ref_flows)
+    keys = {"warping_error": "warp", "blockiness": "block"}
+    return {keys.get(k, k): v for k, v in r.items()}
 
 
 def evaluate(cases: list[Case], upscaler, settings) -> None:

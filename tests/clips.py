@@ -29,6 +29,7 @@ class ClipSpec:
     extra: dict | None = None
     rotation: int = 0
     sar: Fraction | None = None
+    pattern: str = "gradient"  # or "texture": fine random texture moving sub-pixel (metrics)
 
 
 def moving_pattern(i: int, width: int, height: int) -> np.ndarray:
@@ -41,6 +42,25 @@ def moving_pattern(i: int, width: int, height: int) -> np.ndarray:
     s = max(4, width // 6)
     x0 = (3 * i) % max(1, width - s)
     rgb[height // 3 : height // 3 + s, x0 : x0 + s] = (240, 30, 60)
+    return rgb.clip(0, 255).astype(np.uint8)
+
+
+def moving_texture(i: int, width: int, height: int) -> np.ndarray:
+    """An RGB frame of random fine texture (wavelengths 3-12 px) drifting by (1.5, 0.75) px a
+    frame: detail that an upscaler must invent and that flickers from frame to frame."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    x, y = x - 1.5 * i, y - 0.75 * i
+    rgb = np.full((height, width, 3), 128.0)
+    for c in range(3):
+        for _ in range(24):
+            angle, wavelength, phase = (
+                rng.uniform(0, np.pi),
+                rng.uniform(3, 12),
+                rng.uniform(0, 6.3),
+            )
+            kx, ky = np.cos(angle) / wavelength, np.sin(angle) / wavelength
+            rgb[..., c] += 14 * np.sin(2 * np.pi * (kx * x + ky * y) + phase)
     return rgb.clip(0, 255).astype(np.uint8)
 
 
@@ -80,7 +100,8 @@ def make_clip(path: Path, spec: ClipSpec = ClipSpec()) -> Path:
             a.layout = "stereo"
             a.metadata["language"] = "eng"
         for i, p in enumerate(pts):
-            frame = av.VideoFrame.from_ndarray(moving_pattern(i, spec.width, spec.height), "rgb24")
+            draw = moving_texture if spec.pattern == "texture" else moving_pattern
+            frame = av.VideoFrame.from_ndarray(draw(i, spec.width, spec.height), "rgb24")
             frame = frame.reformat(
                 format=spec.pix_fmt,
                 dst_colorspace="itu709" if spec.colorspace == 1 else "itu601",

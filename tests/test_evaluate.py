@@ -1,7 +1,9 @@
-"""vidsr.evaluate: conventions, the bicubic baseline, infinite PSNR on identical images."""
+"""vidsr.evaluate and vidsr.evaluate_video: conventions, the bicubic baseline, infinite PSNR on
+identical images, the temporal metrics of a video and the ``vidsr eval`` command."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vidsr.evaluate import bicubic_upscale, evaluate
+from vidsr.evaluate import bicubic_upscale, evaluate, json_ready
 from vidsr.training.data import load_rgb
 from vidsr.training.resize import mod_crop
 
@@ -70,9 +72,119 @@ def test_set5_bicubic_matches_the_published_baseline() -> None:
 
 
 def test_json_ready_replaces_infinities(image_dir: Path) -> None:
-    import json
-
-    from vidsr.evaluate import json_ready
-
     text = json.dumps(json_ready(evaluate(lambda x: x, image_dir, 1)), allow_nan=False)
     assert json.loads(text)["psnr"] == "inf"
+
+
+# --- video: fidelity and temporal metrics on a clip taken as ground truth ------------------------
+
+METRICS = ("psnr", "ssim", "warping_error", "tof", "flicker", "blockiness", "fps")
+
+
+@pytest.fixture
+def texture_clip(clip_factory) -> Path:
+    """128x96 (whole 32-pixel blocks at x4), 6 frames of fine texture drifting sub-pixel."""
+    return clip_factory(
+        "texture.mp4", width=128, height=96, frames=6, pattern="texture", audio=False
+    )
+
+
+def _check_rows(result: dict, methods: list[str]) -> dict[str, dict]:
+    rows = {r["method"]: r for r in result["methods"]}
+    assert [r["method"] for r in result["methods"]] == methods
+    for row in rows.values():
+        for key in METRICS:
+            assert math.isfinite(row[key]), (row["method"], key, row[key])
+        assert 10 < row["psnr"] < 60 and 0 < row["ssim"] <= 1
+        assert row["warping_error"] >= 0 and row["tof"] >= 0 and row["flicker"] >= 0
+        assert 0 < row["blockiness"] < 3 and row["fps"] > 0
+    return rows
+
+
+def test_video_oracle_scores_perfectly_in_order(texture_clip: Path) -> None:
+    """A model returning the ground truth itself: frames line up, in order, batch by batch."""
+    from vidsr.evaluate_video import evaluate_video, read_frames, to_float
+
+    hr = to_float(read_frames(texture_clip, 6, 32))
+    served = iter(hr.split(4))  # batch=4 over 6 frames: 4 + 2
+    result = evaluate_video(lambda x: next(served), texture_clip, 4, frames=6, temporal="off")
+    oracle = result["methods"][0]
+    assert math.isinf(oracle["psnr"]) and oracle["ssim"] == pytest.approx(1.0)
+    assert oracle["flicker"] == 0 and oracle["tof"] == 0
+    assert result["frames"] == 6 and result["size"] == [128, 96] and result["temporal"] == "off"
+
+
+def test_video_eval_of_a_classical_model(texture_clip: Path) -> None:
+    from vidsr.evaluate_video import evaluate_video, evaluate_video_model
+
+    result = evaluate_video_model("bicubic", texture_clip, frames=6)
+    assert result["temporal"] == "off"  # auto: classical resamplers get no stabiliser
+    assert result["scale"] == 4 and result["frames"] == 6 and result["crf"] is None
+    rows = _check_rows(result, ["model", "bicubic"])
+    # PyTorch's bicubic differs from MATLAB's only in its kernel constant and borders
+    assert rows["model"]["psnr"] == pytest.approx(rows["bicubic"]["psnr"], abs=1.0)
+    text = json.dumps(json_ready(result), allow_nan=False)
+    assert json.loads(text)["methods"][1]["method"] == "bicubic"
+
+    # the baseline function as the model scores exactly like the baseline; x264 costs fidelity
+    coded = evaluate_video(
+        lambda x: bicubic_upscale(x, 4), texture_clip, 4, frames=6, crf=35, temporal="off"
+    )
+    same, base = coded["methods"]
+    assert {k: same[k] for k in METRICS[:-1]} == {k: base[k] for k in METRICS[:-1]}
+    assert base["psnr"] < rows["bicubic"]["psnr"] - 0.5 and coded["crf"] == 35
+
+
+def test_video_eval_temporal_stage_steadies_a_network(texture_clip: Path) -> None:
+    from vidsr.evaluate_video import evaluate_video_model
+
+    medium = evaluate_video_model("realesr-animevideov3", texture_clip, frames=6, device="cpu")
+    assert medium["temporal"] == "medium"  # auto: the pipeline's default for networks
+    rows = _check_rows(medium, ["model", "per_frame", "bicubic"])
+    assert rows["model"]["warping_error"] < 0.5 * rows["per_frame"]["warping_error"]
+    assert rows["model"]["tof"] < rows["per_frame"]["tof"]
+    assert medium["fps"] == rows["model"]["fps"] < rows["per_frame"]["fps"]
+
+    off = evaluate_video_model(
+        "realesr-animevideov3", texture_clip, frames=6, device="cpu", temporal="off", batch=5
+    )
+    plain = _check_rows(off, ["model", "bicubic"])["model"]
+    for key in METRICS[:-1]:  # the same per-frame output however the frames are batched
+        assert plain[key] == pytest.approx(rows["per_frame"][key], rel=1e-4), key
+
+
+def test_video_eval_on_foreman(shared_data: Path) -> None:
+    from vidsr.evaluate_video import evaluate_video_model
+
+    foreman = shared_data / "clips" / "foreman_vp9_352x288_30.webm"
+    if not foreman.is_file():
+        pytest.skip(f"{foreman} is absent")
+    result = evaluate_video_model("realesr-animevideov3", foreman, frames=6, device="cpu")
+    assert result["size"] == [352, 288] and result["frames"] == 6
+    rows = _check_rows(result, ["model", "per_frame", "bicubic"])
+    assert 25 < rows["bicubic"]["psnr"] < 35  # x4 bicubic on foreman: about 29 dB
+    assert rows["model"]["warping_error"] < rows["per_frame"]["warping_error"]
+
+
+def test_eval_video_command(capsys, texture_clip: Path, tmp_path: Path) -> None:
+    from vidsr.cli import EXIT_ERROR, main
+
+    assert main(["eval", "--video", str(texture_clip), "-m", "bicubic", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(METRICS) <= set(result["methods"][0]) and result["frames"] == 6
+    assert main(["eval", "--video", str(texture_clip), "-m", "bicubic", "--frames", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "3 frames 128x96" in out and "bicubic baseline" in out and "warp err" in out
+
+    for argv, words in [
+        (["--video", str(tmp_path / "nope.mp4")], ["not found", "nope.mp4"]),
+        ([str(tmp_path), "--video", str(texture_clip)], ["not both"]),
+        ([], ["--video", "neither"]),
+        (["--video", str(texture_clip), "--jpeg", "30"], ["--jpeg", "image set"]),
+        ([str(tmp_path), "--crf", "30"], ["--crf", "--video"]),
+        (["--video", str(texture_clip), "--temporal", "strong"], ["temporal strength"]),
+    ]:
+        code = main(["eval", "-m", "bicubic", *argv])
+        err = capsys.readouterr().err.strip()
+        assert code == EXIT_ERROR and len(err.splitlines()) == 1, err
+        assert "Traceback" not in err and all(w in err for w in words), err

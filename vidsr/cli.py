@@ -126,8 +126,12 @@ def _add_bench(sub) -> None:
 
 
 def _add_eval(sub) -> None:
-    p = sub.add_parser("eval", help="PSNR/SSIM (Y, BT.601) of a model on an image set, vs bicubic")
-    p.add_argument("dataset", help="folder of high-resolution images (e.g. Set5/HR)")
+    p = sub.add_parser(
+        "eval",
+        help="PSNR/SSIM (Y, BT.601) of a model on an image set, or with the temporal metrics on "
+        "a video, vs bicubic",
+    )
+    p.add_argument("dataset", nargs="?", help="folder of high-resolution images (e.g. Set5/HR)")
     p.add_argument("-m", "--model", default="realesr-animevideov3", help="model name or .pth")
     p.add_argument("--scale", type=int, default=None, help="scale (default: the model's)")
     p.add_argument("--lr-dir", default=None, help="ready-made LR images (default: MATLAB bicubic)")
@@ -138,6 +142,20 @@ def _add_eval(sub) -> None:
     p.add_argument("--tile", type=int, default=0)
     p.add_argument("--no-ssim", action="store_true", help="PSNR only (faster)")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    v = p.add_argument_group(
+        "video (instead of an image set): its first frames are the ground truth; adds warping "
+        "error, tOF, flicker and blockiness"
+    )
+    v.add_argument("--video", default=None, help="video file taken as ground truth")
+    v.add_argument("--frames", type=int, default=None, help="first N frames (30)")
+    v.add_argument("--crf", type=int, default=None, help="code the LR with libx264 at this CRF")
+    v.add_argument(
+        "--temporal",
+        default=None,
+        help="stabiliser: auto (default: medium; off for bicubic/lanczos), off, low, medium, high "
+        "or a number in [0, 1]",
+    )
+    v.add_argument("--batch", type=int, default=None, help="frames per model call (4)")
 
 
 def _add_compare(sub) -> None:
@@ -325,11 +343,32 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _check_eval_args(args) -> None:
+    """An eval scores either an image set or a video, with the options of that kind only."""
+    from vidsr.errors import InvalidOptionError
+
+    if (args.dataset is None) == (args.video is None):
+        raise InvalidOptionError(
+            "eval needs an image folder or --video VIDEO, not "
+            + ("both" if args.video is not None else "neither")
+        )
+    names = ("--lr-dir", "--jpeg", "--limit") if args.video else ("--frames", "--crf", "--batch")
+    given = [n for n in names if getattr(args, n[2:].replace("-", "_")) not in (None, 0)]
+    if not args.video and args.temporal is not None:
+        given.append("--temporal")
+    if given:
+        kind = "an image set" if args.video else "--video"
+        raise InvalidOptionError(f"{', '.join(given)} only apply to {kind}")
+
+
 def _cmd_eval(args) -> int:
     import json
 
     from vidsr.evaluate import evaluate_model, json_ready
 
+    _check_eval_args(args)
+    if args.video is not None:
+        return _eval_video(args)
     r = evaluate_model(
         args.model,
         args.dataset,
@@ -353,6 +392,54 @@ def _cmd_eval(args) -> int:
         print(
             f"{img['name']:<24}{img['psnr']:>9.3f}{nan if ssim is None else ssim:>8.4f}"
             f"{img['bicubic_psnr']:>10.3f}{nan if bicubic_ssim is None else bicubic_ssim:>8.4f}"
+        )
+    return 0
+
+
+def _eval_video(args) -> int:
+    import json
+
+    from vidsr.evaluate import json_ready
+    from vidsr.evaluate_video import DEFAULT_FRAMES, evaluate_video_model
+
+    r = evaluate_video_model(
+        args.model,
+        args.video,
+        scale=args.scale,
+        device=args.device,
+        precision=args.precision,
+        tile=args.tile,
+        frames=args.frames if args.frames is not None else DEFAULT_FRAMES,
+        crf=args.crf,
+        temporal=args.temporal or "auto",
+        batch=args.batch or 4,
+        ssim=not args.no_ssim,
+    )
+    if args.json:
+        print(json.dumps(json_ready(r), indent=1))
+        return 0
+    w, h = r["size"]
+    coded = f", LR coded with libx264 CRF {r['crf']}" if r["crf"] is not None else ""
+    print(
+        f"{r['model']} x{r['scale']} on {r['video']}: {r['frames']} frames {w}x{h}{coded} "
+        f"({r['precision']}, Y channel, BT.601)"
+    )
+    names = [
+        "bicubic baseline"
+        if m["method"] == "bicubic"
+        else f"{r['model']} (temporal {m['temporal']})"
+        for m in r["methods"]
+    ]
+    width = max(len(n) for n in names) + 2
+    print(
+        f"{'method':<{width}}{'PSNR':>8}{'SSIM':>8}{'warp err':>10}{'tOF':>7}{'flicker':>9}"
+        f"{'blocky':>8}{'fps':>8}"
+    )
+    for name, m in zip(names, r["methods"], strict=True):
+        ssim = float("nan") if m["ssim"] is None else m["ssim"]
+        print(
+            f"{name:<{width}}{m['psnr']:>8.3f}{ssim:>8.4f}{m['warping_error']:>10.2f}{m['tof']:>7.3f}"
+            f"{m['flicker']:>9.3f}{m['blockiness']:>8.3f}{m['fps']:>8.2f}"
         )
     return 0
 

@@ -1,0 +1,46 @@
+"""The in-memory libx264 round trip that makes compressed evaluation input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.clips import moving_texture
+from vidsr.errors import InvalidOptionError
+from vidsr.media.roundtrip import h264_roundtrip
+
+
+@pytest.fixture(scope="module")
+def frames() -> np.ndarray:
+    return np.stack([moving_texture(i, 64, 48) for i in range(3)])
+
+
+def _mse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean((a.astype(np.float64) - b) ** 2))
+
+
+def test_higher_crf_loses_more(frames: np.ndarray) -> None:
+    fine, s_fine = h264_roundtrip(frames, 10, preset="ultrafast")
+    coarse, s_coarse = h264_roundtrip(frames, 45, preset="ultrafast")
+    assert fine.shape == coarse.shape == frames.shape and fine.dtype == np.uint8
+    assert s_fine == s_coarse == 0.0
+    assert _mse(fine, frames) < 0.5 * _mse(coarse, frames)
+
+
+def test_deblock_decision_sees_the_decoded_luma(frames: np.ndarray) -> None:
+    seen = []
+
+    def decide(planes: list[np.ndarray]) -> float:
+        seen.extend(planes)
+        return 1.0
+
+    plain, _ = h264_roundtrip(frames, 45, preset="ultrafast")
+    smoothed, strength = h264_roundtrip(frames, 45, preset="ultrafast", deblock=decide)
+    assert strength == 1.0 and [p.shape for p in seen] == [(48, 64)] * 3
+    assert not np.array_equal(plain, smoothed)
+
+
+@pytest.mark.parametrize("crf, shape", [(52, (2, 16, 16, 3)), (20, (2, 15, 16, 3))])
+def test_bad_input_is_refused(crf: int, shape: tuple) -> None:
+    with pytest.raises(InvalidOptionError):
+        h264_roundtrip(np.zeros(shape, np.uint8), crf)

@@ -1,0 +1,267 @@
+"""Fidelity and temporal stability of an upscaler on a video clip taken as ground truth.
+
+The first ``frames`` frames of a video (decoded as the pipeline decodes them, rounded to 8-bit
+RGB, cropped at the bottom/right to a multiple of ``8 * scale`` so the LR has whole 8x8 coding
+blocks) are the reference. The LR is made by MATLAB bicubic reduction as for image sets, and
+optionally coded with libx264 at a CRF. The model runs on batches of frames, then the temporal
+stabiliser at the asked strength. Scores follow ``scripts/bench_temporal.py``: Y-PSNR and Y-SSIM
+(border crop = scale), warping error along the reference's motion, tOF, flicker error, and
+blockiness on the ``8 * scale`` grid. Bicubic up-scaling of the same LR is scored alongside, and
+when the temporal stage is on, the model's per-frame output too. Nothing is printed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidsr import metrics
+from vidsr.errors import InvalidOptionError
+from vidsr.evaluate import Upscale, bicubic_upscale, make_lr
+
+DEFAULT_FRAMES = 30
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """(T, 3, H, W) float [0, 1] -> (T, H, W, 3) uint8 (rounded, as an 8-bit output would be)."""
+    return frames.float().clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+def to_float(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (T, 3, H, W) float32 on [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div(255.0)
+
+
+def read_frames(path: str | Path, frames: int = DEFAULT_FRAMES, multiple: int = 1) -> np.ndarray:
+    """The first ``frames`` frames of a video as (T, H, W, 3) uint8 RGB, T <= ``frames``.
+
+    Decoded by vidsr's own decoder (deinterlaced when the stream is interlaced) and converted with
+    the source's matrix and range, then cropped at the bottom/right to a multiple of ``multiple``.
+    """
+    from vidsr.media.decode import VideoDecoder
+    from vidsr.media.probe import probe
+    from vidsr.tensors import planes_to_rgb
+
+    if frames < 1:
+        raise InvalidOptionError(f"frames must be at least 1, got {frames}")
+    info = probe(str(path))
+    h = info.video.height // multiple * multiple
+    w = info.video.width // multiple * multiple
+    if h == 0 or w == 0:
+        raise InvalidOptionError(
+            f"{path}: {info.video.width}x{info.video.height} is smaller than {multiple} pixels "
+            "(8 coding blocks times the scale)"
+        )
+    decoder = VideoDecoder(info)
+    stream = decoder.frames()
+    try:
+        planar = list(itertools.islice(stream, frames))
+    finally:
+        stream.close()
+    cpu = torch.device("cpu")
+    out = [
+        to_uint8(planes_to_rgb(planar[i : i + 8], decoder.layout, info.video.color, cpu))
+        for i in range(0, len(planar), 8)
+    ]
+    return np.ascontiguousarray(np.concatenate(out)[:, :h, :w])
+
+
+def score_clip(
+    output: np.ndarray,
+    reference: np.ndarray,
+    scale: int,
+    *,
+    motion: metrics.Motion | None = None,
+    reference_flows: list[np.ndarray] | None = None,
+    ssim: bool = True,
+) -> dict[str, float | None]:
+    """Every metric of an upscaled clip against its reference, both (T, H, W, 3) uint8.
+
+    ``motion`` (:func:`vidsr.metrics.estimate_motion` of the reference) and ``reference_flows``
+    (:func:`vidsr.metrics.farneback_flows` of it) are computed when not given; pass them to reuse
+    them across outputs. Returns ``psnr``, ``ssim`` (None when ``ssim`` is False; both means over
+    frames, Y, border crop = ``scale``), ``warping_error``, ``tof``, ``flicker`` and
+    ``blockiness`` (on the ``8 * scale`` grid).
+    """
+    if output.shape != reference.shape:
+        raise InvalidOptionError(f"output {output.shape} and reference {reference.shape} differ")
+    if motion is None:
+        motion = metrics.estimate_motion(reference)
+    flows = reference_flows if reference_flows is not None else metrics.farneback_flows(reference)
+    pairs = list(zip(output, reference, strict=True))
+    return {
+        "psnr": float(np.mean([metrics.psnr_y(o, g, scale) for o, g in pairs])),
+        "ssim": float(np.mean([metrics.ssim_y(o, g, scale) for o, g in pairs])) if ssim else None,
+        "warping_error": metrics.warping_error(output, motion),
+        "tof": metrics.tof(output, reference_flows=flows),
+        "flicker": metrics.flicker_error(output, reference),
+        "blockiness": metrics.clip_blockiness(output, 8 * scale, scale),
+    }
+
+
+def resolve_temporal(level: str | float, classical: bool) -> str:
+    """``auto`` -> ``off`` for classical resamplers, else :data:`vidsr.config.AUTO_TEMPORAL` (as
+    the pipeline resolves it); anything else is checked and returned as a string."""
+    from vidsr.config import AUTO_TEMPORAL
+    from vidsr.temporal import parse_strength
+
+    if isinstance(level, str) and level.strip().lower() == "auto":
+        return "off" if classical else AUTO_TEMPORAL
+    parse_strength(level)  # raises InvalidOptionError on a bad value
+    return level.strip().lower() if isinstance(level, str) else f"{float(level):g}"
+
+
+def _run_model(
+    upscale: Upscale, lr: torch.Tensor, scale: int, temporal: str, batch: int
+) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+    """Per-frame output, stabilised output (None when off), model and temporal seconds."""
+    from vidsr.temporal import TemporalStabilizer, parse_strength
+
+    stabiliser = TemporalStabilizer(temporal) if parse_strength(temporal) > 0 else None
+    per_frame: list[np.ndarray] = []
+    steady: list[np.ndarray] = []
+    model_s = temporal_s = 0.0
+    want = (lr.shape[-2] * scale, lr.shape[-1] * scale)
+    for i in range(0, len(lr), batch):
+        x = lr[i : i + batch]
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            y = upscale(x).float().cpu()
+        model_s += time.perf_counter() - t0
+        if tuple(y.shape[-2:]) != want or len(y) != len(x):
+            raise InvalidOptionError(
+                f"model output {tuple(y.shape)} is not x{scale} of the input {tuple(x.shape)}"
+            )
+        per_frame.append(to_uint8(y))
+        if stabiliser is not None:  # fed the model's batches, as the pipeline does
+            t0 = time.perf_counter()
+            done = stabiliser.process(x, y)
+            temporal_s += time.perf_counter() - t0
+            if len(done):
+                steady.append(to_uint8(done))
+    if stabiliser is not None:
+        t0 = time.perf_counter()
+        done = stabiliser.flush()
+        temporal_s += time.perf_counter() - t0
+        if len(done):
+            steady.append(to_uint8(done))
+    out = np.concatenate(per_frame)
+    return out, (np.concatenate(steady) if stabiliser is not None else None), model_s, temporal_s
+
+
+def evaluate_video(
+    upscale: Upscale,
+    video: str | Path,
+    scale: int,
+    *,
+    frames: int = DEFAULT_FRAMES,
+    crf: int | None = None,
+    temporal: str | float = "auto",
+    batch: int = 4,
+    ssim: bool = True,
+) -> dict[str, Any]:
+    """Score ``upscale`` ((N, 3, h, w) float [0, 1] -> (N, 3, h*s, w*s)) on a video's frames.
+
+    ``crf`` codes the LR with libx264 at that CRF first (None: lossless LR). ``temporal`` is the
+    stabiliser's strength (``auto``: ``off`` when ``upscale.classical`` is true, else the
+    pipeline's default). Returns ``{"video", "scale", "frames", "size": [W, H], "crf",
+    "temporal", "fps", "model_seconds", "temporal_seconds", "methods": [row, ...]}``, where
+    each row is ``{"method", "temporal", "psnr", "ssim", "warping_error", "tof", "flicker",
+    "blockiness", "fps"}`` and ``method`` is ``model`` (with its temporal setting),
+    ``per_frame`` (the model with the temporal stage off; only when it is on) and ``bicubic``
+    (the MATLAB bicubic baseline). ``fps`` is frames per second of the model plus its temporal
+    stage. PSNR of identical clips is ``inf``.
+    """
+    if int(scale) != scale or scale < 1:
+        raise InvalidOptionError(f"evaluation needs an integer scale >= 1, not {scale}")
+    if batch < 1:
+        raise InvalidOptionError(f"batch must be at least 1, got {batch}")
+    scale = int(scale)
+    level = resolve_temporal(temporal, bool(getattr(upscale, "classical", False)))
+    hr = read_frames(video, frames, 8 * scale)
+    lr_u8 = np.stack([to_uint8(make_lr(to_float(f[None])[0], scale)[None])[0] for f in hr])
+    if crf is not None:
+        from vidsr.media.roundtrip import h264_roundtrip
+
+        lr_u8, _ = h264_roundtrip(lr_u8, crf)
+    lr = to_float(lr_u8)
+    n = len(hr)
+
+    per_frame, steady, model_s, temporal_s = _run_model(upscale, lr, scale, level, batch)
+    t0 = time.perf_counter()
+    base = np.concatenate(
+        [to_uint8(bicubic_upscale(lr[i : i + batch], scale)) for i in range(0, n, batch)]
+    )
+    base_s = time.perf_counter() - t0
+
+    motion = metrics.estimate_motion(hr)
+    flows = metrics.farneback_flows(hr)
+
+    def row(method: str, setting: str, out: np.ndarray, seconds: float) -> dict[str, Any]:
+        scores = score_clip(out, hr, scale, motion=motion, reference_flows=flows, ssim=ssim)
+        return {"method": method, "temporal": setting, **scores, "fps": n / max(seconds, 1e-9)}
+
+    methods = []
+    if steady is not None:
+        methods.append(row("model", level, steady, model_s + temporal_s))
+        methods.append(row("per_frame", "off", per_frame, model_s))
+    else:
+        methods.append(row("model", "off", per_frame, model_s))
+    methods.append(row("bicubic", "off", base, base_s))
+    return {
+        "video": str(video),
+        "scale": scale,
+        "frames": n,
+        "size": [int(hr.shape[2]), int(hr.shape[1])],
+        "crf": crf,
+        "temporal": level,
+        "fps": methods[0]["fps"],
+        "model_seconds": model_s,
+        "temporal_seconds": temporal_s,
+        "methods": methods,
+    }
+
+
+def evaluate_video_model(
+    model: str,
+    video: str | Path,
+    *,
+    scale: int | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    tile: int = 0,
+    frames: int = DEFAULT_FRAMES,
+    crf: int | None = None,
+    temporal: str | float = "auto",
+    batch: int = 4,
+    ssim: bool = True,
+) -> dict[str, Any]:
+    """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model` and score
+    it with :func:`evaluate_video`. The result also holds ``model``, ``precision``, ``device``."""
+    from vidsr.models import load_model
+
+    upscaler = load_model(model, device=device, precision=precision, tile=tile, scale=scale)
+    factor = round(upscaler.scale)
+    if abs(upscaler.scale - factor) > 1e-9 or factor < 1:
+        raise InvalidOptionError(f"evaluation needs an integer scale, not {upscaler.scale}")
+    result = evaluate_video(
+        upscaler,
+        video,
+        factor,
+        frames=frames,
+        crf=crf,
+        temporal=temporal,
+        batch=batch,
+        ssim=ssim,
+    )
+    return {
+        "model": upscaler.name,
+        "precision": str(upscaler.dtype).removeprefix("torch."),
+        "device": str(upscaler.device),
+        **result,
+    }
