@@ -138,7 +138,7 @@ def test_hard_cut_resets_state(lookahead: int) -> None:
     out = run(stab, lr, sr, batch=3)
     assert stab.cuts == 1
     if lookahead == 0:  # nothing before the cut, nothing ahead: the SR frame itself
-        assert torch.equal(out[5], sr[5])
+        assert (out[5] - sr[5]).abs().max() < 3e-5  # kept as two 16-bit fixed-point bands
     # each side of the cut comes out as if it were processed alone
     alone_a = run(TemporalStabilizer("high", lookahead), lr[:5], sr[:5], 5)
     alone_b = run(TemporalStabilizer("high", lookahead), lr[5:], sr[5:], 5)

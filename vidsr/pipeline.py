@@ -24,7 +24,7 @@ from typing import Protocol
 
 import torch
 
-from vidsr.config import UpscaleOptions
+from vidsr.config import AUTO_TEMPORAL, UpscaleOptions
 from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
@@ -39,7 +39,11 @@ from vidsr.types import MediaInfo, PlanarFrame, Window
 log = logging.getLogger(__name__)
 
 _DONE = object()
-AUTO_TEMPORAL = "medium"  # benchmarked: warping error -35..-70%, PSNR +0.05..+0.09 dB (README)
+
+
+MEMORY_RESERVE_FIXED = 64 << 20
+MEMORY_RESERVE_SHARE = 0.08
+"""--max-memory keeps this much (64 MB + 8% of the limit) for what the plan cannot count."""
 
 
 class PostStage(Protocol):
@@ -193,10 +197,11 @@ class Pipeline:
     def _plan_memory(self, upscaler: Upscaler, info: MediaInfo, height: int, width: int) -> int:
         """Batch size, and tiles for the model, that keep the process under ``max_memory``.
 
-        Budget = limit - what the process already holds - per-frame buffers (decoded and
-        encoded planes in the queues, float RGB batches and colour-conversion temporaries at the
-        output size). What is left bounds one model call; if a whole frame does not fit, the
-        model runs tile by tile. Returns the batch size to use.
+        Budget = limit - what the process already holds - a reserve (allocator slack, encoder
+        and decoder state, thread stacks) - per-frame buffers (decoded and encoded planes in
+        the queues, float RGB batches and colour-conversion temporaries at the output size) -
+        what the post stage (temporal) holds. What is left bounds one model call; if a whole
+        frame does not fit, the model runs tile by tile. Returns the batch size to use.
         """
         o = self.options
         if o.max_memory is None or upscaler.device.type != "cpu":
@@ -205,13 +210,23 @@ class Pipeline:
         lr_px, hr_px = info.video.height * info.video.width, height * width
         per_frame = 28 * hr_px + 16 * lr_px  # float RGB (+ resize) + planes; bands convert
         queued = 3 * 2 * hr_px + 3 * 2 * lr_px  # bounded queues of 8/16-bit planes
-        free = o.max_memory - used - queued
-        batch = max(1, min(o.batch_size, int(free * 0.5) // max(1, per_frame)))
-        model_budget = free - batch * per_frame
+        reserve = MEMORY_RESERVE_FIXED + int(MEMORY_RESERVE_SHARE * o.max_memory)
+        free = o.max_memory - used - queued - reserve
+        stage = getattr(self.post_stage, "bytes_per_pixel", None)
+
+        def need(batch: int) -> int:
+            return batch * per_frame + (stage(batch) * hr_px if stage else 0)
+
+        batch = o.batch_size
+        while batch > 1 and need(batch) > free * 0.5:
+            batch -= 1
+        model_budget = free - need(batch)
         if model_budget <= 0:
+            held = (stage(batch) * hr_px) >> 20 if stage else 0
+            hint = f"; the temporal stage alone needs {held}M (--temporal off)" if held else ""
             raise InvalidOptionError(
                 f"--max-memory {o.max_memory / 2**20:.0f}M is too small for {width}x{height} "
-                f"frames (the process already uses {used / 2**20:.0f}M)"
+                f"frames (the process already uses {used / 2**20:.0f}M{hint})"
             )
         tile = auto_tile_size(
             info.video.height,
@@ -223,7 +238,11 @@ class Pipeline:
         )
         if tile and (upscaler.tile == 0 or upscaler.tile > tile):
             upscaler.tile = tile
-        log.info("memory plan: batch %d, tile %s", batch, upscaler.tile or "off")
+        log.info(
+            "memory plan: batch %d, tile %s (process %dM, frames and stages %dM, model %dM)",
+            batch, upscaler.tile or "off", used >> 20, (need(batch) + queued) >> 20,
+            model_budget >> 20,
+        )  # fmt: skip
         return batch
 
     def _encode_settings(self, target: OutputTarget, in_layout) -> tuple[str, EncodeSettings]:

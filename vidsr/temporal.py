@@ -79,12 +79,64 @@ class _Pair:
     detail: np.ndarray  # the same for the detail band (looser)
     cut: bool
 
+    @property
+    def motion(self) -> np.ndarray:
+        """(hf, wf, 4): flow x, flow y, base and detail confidence, sampled in one go."""
+        if self._motion is None:
+            self._motion = np.dstack([self.flow_an, self.base, self.detail])
+        return self._motion
+
+    _motion: np.ndarray | None = None
+
+
+BAND_PIXELS = 1 << 17
+"""Output pixels converted or blended at a time: the work space stays a few MB at any size."""
+
+_U16 = 65535.0  # the low band is kept as 16-bit fixed point in [0, 1]
+_D16 = 32767.0  # the detail band in [-1, 1] as 16-bit fixed point around _D0 (remap is 2x
+_D0 = 32768.0  # faster on uint16 than on int16)
+
+
+def _affine(
+    img: np.ndarray, scale: float, offset: float, dtype: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``img * scale + offset`` converted to ``dtype`` (rounded and saturated for integers),
+    into ``out`` (contiguous) when given."""
+    return cv2.addWeighted(img, scale, img, 0.0, offset, out, dtype=dtype)
+
+
+@dataclass
+class _Split:
+    """A frame (H, W, 3) as two bands in 16-bit fixed point: ``low`` (the bicubic-upscaled
+    input, or its blend) and ``detail`` (the rest); low + detail is the frame within 2e-5."""
+
+    detail: np.ndarray  # uint16, offset _D0
+    low: np.ndarray  # uint16
+
+    @classmethod
+    def empty(cls, h: int, w: int) -> _Split:
+        return cls(np.empty((h, w, 3), np.uint16), np.empty((h, w, 3), np.uint16))
+
+    def put(self, rows: slice, frame: np.ndarray, low: np.ndarray) -> None:
+        """Store rows of ``frame`` split around ``low`` (float32; clipped to [0, 1] here)."""
+        low16 = _affine(low, _U16, 0.0, cv2.CV_16U, self.low[rows])
+        detail = _affine(low16, -1.0 / _U16, 0.0, cv2.CV_32F)
+        cv2.add(detail, frame, dst=detail)
+        _affine(detail, _D16, _D0, cv2.CV_16U, self.detail[rows])
+
+    def get(self, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of (detail, low) as float32."""
+        return _detail_f32(self.detail[rows]), _affine(self.low[rows], 1 / _U16, 0.0, cv2.CV_32F)
+
+
+def _detail_f32(detail: np.ndarray) -> np.ndarray:
+    return _affine(detail, 1.0 / _D16, -_D0 / _D16, cv2.CV_32F)
+
 
 @dataclass
 class _Entry:
     lr_y: np.ndarray  # uint8 luma on the flow grid
-    sr: np.ndarray  # (H, W, 3) float32
-    up: np.ndarray  # (H, W, 3) float32: the LR input upscaled (bicubic)
+    frame: _Split  # the SR output around its input's bicubic upscale
     back: _Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: _Pair | None = None  # previous frame's view of this one (flow prev -> this)
 
@@ -104,11 +156,37 @@ def _luma_u8(lr: torch.Tensor, factor: float) -> list[np.ndarray]:
     return [cv2.resize(p, size, interpolation=cv2.INTER_CUBIC) for p in y]
 
 
+def _bands(h: int, w: int) -> list[tuple[slice, np.ndarray, np.ndarray]]:
+    """Rows of an (h, w) frame in bands of about BAND_PIXELS: (rows, x, y) pixel positions."""
+    step = max(8, BAND_PIXELS // max(1, w))
+    xs = np.arange(w, dtype=np.float32)
+    out = []
+    for r0 in range(0, h, step):
+        x, y = np.meshgrid(xs, np.arange(r0, min(h, r0 + step), dtype=np.float32))
+        out.append((slice(r0, r0 + step), x, y))
+    return out
+
+
+def _on_grid(x: np.ndarray, y: np.ndarray, size: tuple[int, int], to: tuple[int, int]):
+    """Fixed-point remap maps of positions (x, y) on a ``size`` (h, w) grid, on a ``to`` grid
+    (pixel centres aligned, as ``cv2.resize`` maps them)."""
+    (h, w), (th, tw) = size, to
+    gx = (x + 0.5) * np.float32(tw / w) - 0.5
+    gy = (y + 0.5) * np.float32(th / h) - 0.5
+    return cv2.convertMaps(gx, gy, cv2.CV_16SC2)
+
+
 def _remap(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+
+
+def _sample(img: np.ndarray, maps: tuple[np.ndarray, np.ndarray], cubic: bool) -> np.ndarray:
+    """``img`` at the positions of fixed-point ``maps``; edges replicated."""
+    mode = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
+    return cv2.remap(img, maps[0], maps[1], mode, borderMode=cv2.BORDER_REPLICATE)
 
 
 class TemporalStabilizer:
@@ -119,6 +197,10 @@ class TemporalStabilizer:
     :meth:`flush` at the end of a segment; every frame comes out exactly once, in order.
     ``device``: where output tensors go (default: the device of the SR input); the work itself
     runs on the CPU with OpenCV. ``cuts`` counts the scene cuts seen so far.
+
+    Memory: buffered SR frames and the history are kept as 16-bit fixed point (1/65535 steps,
+    finer than any output format) and frames are blended in bands of :data:`BAND_PIXELS`, so
+    the stage holds :meth:`bytes_per_pixel` bytes per output pixel plus a few MB.
     """
 
     def __init__(
@@ -147,9 +229,18 @@ class TemporalStabilizer:
         """Forget every buffered frame and the history (start of a new segment)."""
         self._pending: list[_Entry] = []
         self._last_y: np.ndarray | None = None
-        self._history: tuple[np.ndarray, np.ndarray] | None = None  # output's detail, low band
+        self._history: _Split | None = None
         self._factor: float | None = None
-        self._grid: np.ndarray | None = None  # (H, W, 2) pixel coordinates
+
+    def bytes_per_pixel(self, batch: int = 1) -> int:
+        """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
+
+        Buffered SR frames (up to look-ahead + batch, 6 bytes each), the history and the one
+        being built (12 bytes each) and the float frames it returns (12 bytes each).
+        """
+        if self.strength == 0.0:
+            return 0
+        return 6 * (self.lookahead + batch) + 24 + 12 * max(batch, self.lookahead)
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -161,11 +252,10 @@ class TemporalStabilizer:
         self._like = sr[:0] if self.device is None else sr[:0].to(self.device)
         if self._factor is None:
             self._factor = max(1.0, self.tuning.min_flow_side / min(lr.shape[-2:]))
-        frames = sr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
         inputs = lr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
         lumas = _luma_u8(lr, self._factor)
-        for y, frame, small in zip(lumas, frames, inputs, strict=True):
-            self._append(y, np.ascontiguousarray(frame), np.ascontiguousarray(small))
+        for i, (y, small) in enumerate(zip(lumas, inputs, strict=True)):
+            self._append(y, self._split(sr[i], np.ascontiguousarray(small)))
         return self._emit(final=False)
 
     def flush(self) -> torch.Tensor:
@@ -181,7 +271,7 @@ class TemporalStabilizer:
             raise InvalidOptionError(f"expected (N,3,h,w) tensors, got {lr.shape} and {sr.shape}")
         if lr.shape[0] != sr.shape[0]:
             raise InvalidOptionError(f"{lr.shape[0]} LR frames but {sr.shape[0]} SR frames")
-        if self._pending and tuple(sr.shape[-2:]) != self._pending[0].sr.shape[:2]:
+        if self._pending and tuple(sr.shape[-2:]) != self._pending[0].frame.low.shape[:2]:
             raise InvalidOptionError("frame size changed inside a segment: call flush() first")
 
     def _flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -220,9 +310,19 @@ class TemporalStabilizer:
             detail = cv2.erode(detail, kernel)
         return _Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut)
 
-    def _append(self, y: np.ndarray, sr: np.ndarray, lr: np.ndarray) -> None:
-        up = cv2.resize(lr, (sr.shape[1], sr.shape[0]), interpolation=cv2.INTER_CUBIC)
-        entry = _Entry(y, sr, up)
+    @staticmethod
+    def _split(sr: torch.Tensor, lr: np.ndarray) -> _Split:
+        """One SR frame (3, H, W) split around the bicubic upscale of its input (h, w, 3)."""
+        chw = sr.detach().to("cpu", torch.float32).contiguous().numpy()
+        h, w = chw.shape[-2:]
+        split = _Split.empty(h, w)
+        for rows, x, y in _bands(h, w):
+            up = _sample(lr, _on_grid(x, y, (h, w), lr.shape[:2]), cubic=True)
+            split.put(rows, cv2.merge([chw[0, rows], chw[1, rows], chw[2, rows]]), up)
+        return split
+
+    def _append(self, y: np.ndarray, frame: _Split) -> None:
+        entry = _Entry(y, frame)
         prev = self._last_y
         if prev is not None:
             back = self._flow(y, prev)
@@ -236,64 +336,74 @@ class TemporalStabilizer:
         self._last_y = y
         self._pending.append(entry)
 
-    def _ready(self) -> bool:
-        """The oldest pending frame has all the look-ahead it can get."""
+    def _ready(self, i: int) -> bool:
+        """Pending frame ``i`` has all the look-ahead it can get."""
         for k in range(1, self.lookahead + 1):
-            if k >= len(self._pending):
+            if i + k >= len(self._pending):
                 return False
-            if self._pending[k].back is None:  # a cut: nothing further ahead is usable
+            if self._pending[i + k].back is None:  # a cut: nothing further ahead is usable
                 return True
         return True
 
     def _emit(self, final: bool) -> torch.Tensor:
-        out = []
-        while self._pending and (final or self._ready()):
-            out.append(self._finish())
-            self._pending.pop(0)
-        if not out:
+        count = 0
+        while count < len(self._pending) and (final or self._ready(count)):
+            count += 1
+        if count == 0:
             return self._like.clone()
-        batch = torch.from_numpy(np.ascontiguousarray(np.stack(out).transpose(0, 3, 1, 2)))
-        return batch.to(device=self._like.device, dtype=self._like.dtype)
+        h, w = self._pending[0].frame.low.shape[:2]
+        out = torch.empty((count, 3, h, w), dtype=torch.float32)
+        planes = out.numpy()  # written in place
+        for i in range(count):
+            self._finish(planes[i])
+            self._pending.pop(0)
+        return out.to(device=self._like.device, dtype=self._like.dtype)
 
-    def _finish(self) -> np.ndarray:
-        """Blend the oldest pending frame with its warped history and look-ahead frames.
+    def _finish(self, out: np.ndarray) -> None:
+        """Blend the oldest pending frame with its warped history and look-ahead frames into
+        ``out`` (3, H, W), band of rows by band of rows.
 
-        Two bands are blended separately: the low band (the bicubic-upscaled input) with strict
-        confidence, and the detail the SR model added on top of it with a looser one.
+        Two bands of frequency are blended separately: the low band (the bicubic-upscaled
+        input) with strict confidence, and the detail the SR model added on top of it with a
+        looser one.
         """
         t, s = self.tuning, self.strength
         cur = self._pending[0]
-        sources: list[tuple[np.ndarray, np.ndarray, _Pair, float]] = []
+        sources: list[tuple[_Split, _Pair, float]] = []
         if cur.back is not None and self._history is not None:
-            sources.append((*self._history, cur.back, t.history_weight))
+            sources.append((self._history, cur.back, t.history_weight))
         for k in range(1, self.lookahead + 1):
             if k >= len(self._pending) or self._pending[k].back is None:
                 break
             other = self._pending[k]
             pair = other.ahead if k == 1 else self._chained(k)
-            sources.append((other.sr - other.up, other.up, pair, t.future_weight / k))
-        if not sources:  # start of a segment, nothing usable ahead: the SR frame as it is
-            self._history = (cur.sr - cur.up, cur.up)
-            return cur.sr
-        low, high = cur.up.copy(), cur.sr - cur.up
-        w_low = np.ones(low.shape[:2], np.float32)
-        w_high = np.ones(low.shape[:2], np.float32)
-        for detail, base, pair, weight in sources:
-            wd, wb, a, d = self._warp(detail, base, pair)  # fresh arrays: changed in place
-            a *= s * weight
-            d *= s * weight * t.detail_weight
-            w_low += a
-            w_high += d
-            wd *= d[..., None]
-            high += wd
-            wb *= a[..., None]
-            low += wb
-        low /= w_low[..., None]
-        high /= w_high[..., None]
-        result = low + high
-        np.clip(result, 0.0, 1.0, out=result)
-        self._history = (result - low, low)
-        return result
+            sources.append((other.frame, pair, t.future_weight / k))  # type: ignore[arg-type]
+        h, w = cur.frame.low.shape[:2]
+        history = _Split.empty(h, w)
+        for rows, x, y in _bands(h, w):
+            high, low = cur.frame.get(rows)
+            if sources:  # weighted means of each band
+                grid = _on_grid(x, y, (h, w), cur.lr_y.shape[:2])
+                w_low = np.ones((*low.shape[:2], 1), np.float32)
+                w_high = np.ones((*low.shape[:2], 1), np.float32)
+                for source, pair, weight in sources:
+                    wd, wb, a, d = self._warp(source, pair, grid, x, y)  # fresh arrays
+                    a = a[..., None] * np.float32(s * weight)
+                    d = d[..., None] * np.float32(s * weight * t.detail_weight)
+                    w_low += a
+                    w_high += d
+                    wd *= d
+                    high += wd
+                    wb *= a
+                    low += wb
+                low /= w_low
+                high /= w_high
+            high += low
+            np.clip(high, 0.0, 1.0, out=high)
+            for c, plane in enumerate(cv2.split(high)):
+                out[c, rows] = plane
+            history.put(rows, high, low)
+        self._history = history
 
     def _chained(self, k: int) -> _Pair:
         """Motion from the oldest pending frame to the k-th next, by chaining consecutive flows."""
@@ -307,30 +417,25 @@ class TemporalStabilizer:
         return self._pair(frames[0].lr_y, frames[-1].lr_y, fwd, back)
 
     def _warp(
-        self, detail: np.ndarray, base: np.ndarray, pair: _Pair
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Backward-warp the detail and low bands (H,W,3) by the pair's flow; also both
-        confidences at H x W.
+        self, source: _Split, pair: _Pair, grid: tuple[np.ndarray, np.ndarray],
+        x: np.ndarray, y: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """The source's detail and low bands backward-warped by the pair's flow onto a band
+        of output pixels at (x, y), and both confidences there. ``grid``: those pixels'
+        positions on the flow grid.
 
-        One fixed-point map (1/32 pixel) for both: bicubic for the detail, bilinear for the
-        smooth low band (a third of the cost, no visible difference on a bicubic upscale).
+        Bicubic for the detail, bilinear for the smooth low band (a third of the cost, no
+        visible difference on a bicubic upscale).
         """
-        h, w = detail.shape[:2]
-        hf, wf = pair.flow_an.shape[:2]
-        if self._grid is None or self._grid.shape[:2] != (h, w):
-            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-            self._grid = np.dstack([gx, gy])
-        flow = cv2.resize(pair.flow_an, (w, h), interpolation=cv2.INTER_LINEAR)
-        flow *= np.array([w / wf, h / hf], np.float32)
-        flow += self._grid
-        map1, map2 = cv2.convertMaps(flow, None, cv2.CV_16SC2)
-        border = cv2.BORDER_REPLICATE
-        warped_detail = cv2.remap(detail, map1, map2, cv2.INTER_CUBIC, borderMode=border)
-        warped_base = cv2.remap(base, map1, map2, cv2.INTER_LINEAR, borderMode=border)
-        size = (w, h)
-        conf_base = cv2.resize(pair.base, size, interpolation=cv2.INTER_LINEAR)
-        conf_detail = cv2.resize(pair.detail, size, interpolation=cv2.INTER_LINEAR)
-        return warped_detail, warped_base, conf_base, conf_detail
+        fh, fw = pair.flow_an.shape[:2]
+        h, w = source.low.shape[:2]
+        motion = _sample(pair.motion, grid, cubic=False)  # flow and both confidences
+        sx = motion[..., 0] * np.float32(w / fw) + x
+        sy = motion[..., 1] * np.float32(h / fh) + y
+        maps = cv2.convertMaps(sx, sy, cv2.CV_16SC2)
+        detail = _detail_f32(_sample(source.detail, maps, cubic=True))
+        base = _affine(_sample(source.low, maps, cubic=False), 1 / _U16, 0.0, cv2.CV_32F)
+        return detail, base, motion[..., 2], motion[..., 3]
 
 
 DEBLOCK_THRESHOLD = 1.15
