@@ -503,6 +503,7 @@ def run_bench(
         precision=options.precision,
         tile=options.tile,
         scale=options.scale,
+        compile=options.compile,
     )
     load_s = time.perf_counter() - load_started
     v = info.video
@@ -513,6 +514,7 @@ def run_bench(
         "model": upscaler.name,
         "device": str(upscaler.device),
         "precision": str(upscaler.dtype).removeprefix("torch."),
+        "compiled": upscaler.compiled,
         "batch_size": options.batch_size,
         "encoder": f"{options.codec} preset {options.preset} crf {options.crf}",
         "input_size": [v.width, v.height],

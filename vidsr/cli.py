@@ -57,6 +57,12 @@ def _add_upscale(sub) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--batch", type=int, default=4, help="frames per model call (4)")
     p.add_argument(
+        "--compile",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="torch.compile the network (auto: on CUDA, with CUDA graphs; falls back to eager)",
+    )
+    p.add_argument(
         "--max-memory",
         default=None,
         help="memory limit such as 4G: frames are tiled and batches shrunk to stay under it",
@@ -198,6 +204,7 @@ def _cmd_upscale(args) -> int:
         tile=args.tile,
         device=args.device,
         precision=args.precision,
+        compile=args.compile,
         batch_size=args.batch,
         codec=args.codec,
         crf=args.crf,

@@ -41,6 +41,7 @@ class UpscaleOptions:
     tile: int = 0
     device: str = "auto"
     precision: str = "auto"
+    compile: str = "auto"  # torch.compile: auto (CUDA only), on, off
     batch_size: int = 4
     codec: str = "libx264"
     crf: int = 18

@@ -122,7 +122,12 @@ class Pipeline:
         if self._upscaler is None:
             o = self.options
             self._upscaler = load_model(
-                o.model, device=o.device, precision=o.precision, tile=o.tile, scale=o.scale
+                o.model,
+                device=o.device,
+                precision=o.precision,
+                tile=o.tile,
+                scale=o.scale,
+                compile=o.compile,
             )
         return self._upscaler
 

@@ -15,7 +15,10 @@ def _stack(frames: list[PlanarFrame], index: int, device: torch.device) -> torch
     arr = np.stack([f.planes[index] for f in frames])
     if arr.dtype != np.uint8:
         arr = arr.astype(np.int32)
-    return torch.from_numpy(arr).to(device, non_blocking=True).float()
+    host = torch.from_numpy(arr)
+    if device.type == "cuda":  # page-locked, so the copy runs asynchronously
+        host = host.pin_memory()
+    return host.to(device, non_blocking=True).float()
 
 
 def planes_to_rgb(

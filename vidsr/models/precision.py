@@ -4,7 +4,8 @@ Rules: CUDA runs fp16 by default. The CPU runs bf16 (with channels_last) only wh
 bf16 arithmetic (AMX or AVX512_BF16); elsewhere fp32. fp16 is never used on the CPU: asking for it
 there falls back, with a logged warning, to bf16 when supported and fp32 otherwise; asking for
 bf16 on a CPU without native support falls back to fp32 the same way (emulated bf16 is slower
-than fp32 and less accurate).
+than fp32 and less accurate). ``torch.compile`` (with CUDA graphs) is used on CUDA by default and
+on the CPU only on request: there oneDNN already runs the convolutions and compiling costs minutes.
 """
 
 from __future__ import annotations
@@ -100,3 +101,15 @@ def select_precision(
 def use_channels_last(device: torch.device, dtype: torch.dtype) -> bool:
     """channels_last pays off for oneDNN bf16 convolutions on the CPU."""
     return device.type == "cpu" and dtype == torch.bfloat16
+
+
+COMPILE_CHOICES = ("auto", "on", "off")
+
+
+def select_compile(device: torch.device, requested: str = "auto") -> bool:
+    """Whether to ``torch.compile`` the network: ``auto`` (on CUDA only), ``on`` or ``off``."""
+    if requested not in COMPILE_CHOICES:
+        raise InvalidOptionError(f"unknown compile setting '{requested}' (auto, on, off)")
+    if requested == "auto":
+        return device.type == "cuda" and hasattr(torch, "compile")
+    return requested == "on"

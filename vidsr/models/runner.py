@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -14,7 +15,12 @@ from vidsr.errors import InvalidOptionError, ModelWeightsError, UnsupportedModel
 from vidsr.models.archs import ArchInfo, build_module, detect_arch, module_from_state_dict
 from vidsr.models.catalog import DEFAULT_MODEL, ModelSpec, list_models, resolve_source_file
 from vidsr.models.ncnn import ncnn_to_state_dict
-from vidsr.models.precision import select_device, select_precision, use_channels_last
+from vidsr.models.precision import (
+    select_compile,
+    select_device,
+    select_precision,
+    use_channels_last,
+)
 from vidsr.models.resample import Resampler, bicubic_resize, output_size
 from vidsr.models.tiling import tiled_apply
 from vidsr.models.weights import cached_state_dict, load_pth, load_verified_pth
@@ -63,6 +69,9 @@ class Upscaler:
     ``native_scale`` is the network's own factor; ``scale`` the output factor (when they differ
     the network output is resized with antialiased bicubic, as Real-ESRGAN's ``--outscale``).
     ``tile`` (LR pixels, 0 = whole frame) and ``tile_pad`` may be changed between calls.
+    ``compile``: run the network through ``torch.compile`` (CUDA: ``reduce-overhead``, i.e. CUDA
+    graphs); if compiling fails, on the first call or later, a warning is logged and the network
+    runs eagerly from then on (``compiled`` says which is in use).
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class Upscaler:
         info: ArchInfo | None = None,
         tile: int = 0,
         tile_pad: int = 16,
+        compile: bool = False,
     ) -> None:
         if tile < 0 or tile_pad < 0:
             raise InvalidOptionError(f"tile and tile_pad must be >= 0 (got {tile}, {tile_pad})")
@@ -93,6 +103,34 @@ class Upscaler:
         self.module = module.to(device)
         if self._cast_weights:
             self.module = self.module.to(dtype=dtype, memory_format=torch.channels_last)
+        self._forward: Callable[[torch.Tensor], torch.Tensor] = self.module
+        self.compiled = False
+        if compile and info is not None:
+            self._compile()
+
+    def _compile(self) -> None:
+        mode = "reduce-overhead" if self.device.type == "cuda" else "default"
+        try:
+            self._forward = torch.compile(self.module, mode=mode, dynamic=False)
+            self.compiled = True
+        except Exception as exc:  # any failure means: run eagerly
+            self._fall_back(exc)
+
+    def _fall_back(self, exc: BaseException) -> None:
+        log.warning("torch.compile is unavailable (%s); running the model eagerly", exc)
+        self._forward = self.module
+        self.compiled = False
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on one input; a compiled network that fails falls back to eager."""
+        if not self.compiled:
+            return self.module(x)
+        try:
+            # CUDA graphs reuse their output buffers: copy before the next call
+            return self._forward(x).clone()
+        except Exception as exc:  # compilation errors surface on first use
+            self._fall_back(exc)
+            return self.module(x)
 
     @property
     def classical(self) -> bool:
@@ -135,9 +173,9 @@ class Upscaler:
             if self.tile > 0:
                 tile = -(-self.tile // multiple) * multiple
                 pad = -(-self.tile_pad // multiple) * multiple
-                y = tiled_apply(self.module, x, scale=self.native_scale, tile=tile, pad=pad)
+                y = tiled_apply(self._run, x, scale=self.native_scale, tile=tile, pad=pad)
             else:
-                y = self.module(x)
+                y = self._run(x)
         s = self.native_scale
         return y[:, :, : h * s, : w * s].float()
 
@@ -175,14 +213,17 @@ def load_model(
     tile: int = 0,
     tile_pad: int = 16,
     scale: float | None = None,
+    compile: str = "auto",
 ) -> Upscaler:
     """Load a catalog model by name, or a ``.pth`` file (architecture detected from its keys).
 
     ``scale`` is the output factor (default: the model's own; for bicubic/lanczos the catalog
-    default 4). Raises UnsupportedModelError for an unknown name that is not an existing file.
+    default 4). ``compile``: auto|on|off (see :func:`select_compile`). Raises
+    UnsupportedModelError for an unknown name that is not an existing file.
     """
     _check_scale(scale)
     dev = select_device(device)
+    use_compile = select_compile(dev, compile)
     names = {s.name: s for s in list_models()}
     spec = names.get(name_or_path)
     if spec is not None and spec.classical:
@@ -220,4 +261,5 @@ def load_model(
         info=info,
         tile=tile,
         tile_pad=tile_pad,
+        compile=use_compile,
     )
