@@ -198,9 +198,10 @@ class TemporalStabilizer:
     ``device``: where output tensors go (default: the device of the SR input); the work itself
     runs on the CPU with OpenCV. ``cuts`` counts the scene cuts seen so far.
 
-    Memory: buffered SR frames and the history are kept as 16-bit fixed point (1/65535 steps,
-    finer than any output format) and frames are blended in bands of :data:`BAND_PIXELS`, so
-    the stage holds :meth:`bytes_per_pixel` bytes per output pixel plus a few MB.
+    Memory: buffered SR frames and the history are kept as two 16-bit fixed-point bands (steps
+    of 1/65535 and 1/32767, finer than any output format) and frames are blended in bands of
+    :data:`BAND_PIXELS` pixels, so the stage holds :meth:`bytes_per_pixel` bytes per output
+    pixel plus a few MB.
     """
 
     def __init__(
@@ -235,12 +236,13 @@ class TemporalStabilizer:
     def bytes_per_pixel(self, batch: int = 1) -> int:
         """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
 
-        Buffered SR frames (up to look-ahead + batch, 6 bytes each), the history and the one
-        being built (12 bytes each) and the float frames it returns (12 bytes each).
+        Buffered SR frames (up to look-ahead + batch), the history and the one being built
+        (12 bytes each: two bands of three 16-bit channels), and the float frames it returns
+        (12 bytes each).
         """
         if self.strength == 0.0:
             return 0
-        return 6 * (self.lookahead + batch) + 24 + 12 * max(batch, self.lookahead)
+        return 12 * (self.lookahead + batch) + 24 + 12 * max(batch, self.lookahead)
 
     # --- public API ------------------------------------------------------------------------------
 
