@@ -7,6 +7,7 @@ import json
 
 import torch
 
+from vidsr.training.arch import canonical_state_dict
 from vidsr.training.config import TrainConfig
 from vidsr.training.loop import Trainer, lr_at
 
@@ -53,9 +54,10 @@ def test_run_writes_weights_config_and_log(tmp_path, tiny_images) -> None:
 def test_checkpoint_resume_reproduces_the_same_state(tmp_path, tiny_images) -> None:
     """Six straight steps == three steps, checkpoint, fresh trainer, resume, three steps.
 
-    Uses the restore degradation so the sampler's random JPEG/H.264 draws are covered too.
+    Uses the restore degradation so the sampler's random JPEG/H.264 draws are covered too, and
+    an EMA of the weights, which the checkpoint must carry.
     """
-    cfg = _cfg(tmp_path, steps=6, degradation="restore", ckpt_every=3)
+    cfg = _cfg(tmp_path, steps=6, degradation="restore", ckpt_every=3, ema_decay=0.9)
     straight = Trainer(cfg, images=tiny_images, device=torch.device("cpu"))
     for _ in range(6):
         straight.train_step()
@@ -74,6 +76,31 @@ def test_checkpoint_resume_reproduces_the_same_state(tmp_path, tiny_images) -> N
     assert all(torch.equal(a[k], b[k]) for k in a)
     sa, sb = straight.opt.state_dict()["state"], second.opt.state_dict()["state"]
     assert all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sa)
+    ea, eb = straight.ema.module.state_dict(), second.ema.module.state_dict()
+    assert all(torch.equal(ea[k], eb[k]) for k in ea)
+    assert not torch.equal(ea["body.0.weight"], a["body.0.weight"])  # the EMA lags the weights
+
+
+def test_ema_averages_the_weights_and_is_what_gets_saved(tmp_path, tiny_images) -> None:
+    cfg = _cfg(tmp_path, steps=2, ema_decay=0.75)
+    trainer = Trainer(cfg, images=tiny_images, device=torch.device("cpu"))
+    w0 = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.train_step()
+    w1 = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    ema = trainer.ema.module.state_dict()
+    for k in w0:
+        assert torch.allclose(ema[k], 0.75 * w0[k] + 0.25 * w1[k], atol=1e-7), k
+    result = trainer.run()
+    saved = torch.load(result.weights, weights_only=True)
+    assert set(saved) == {"params", "params_ema"}
+    raw, avg = trainer.model.state_dict(), trainer.ema.module.state_dict()
+    assert all(torch.equal(saved["params"][k], raw[k]) for k in raw)
+    assert all(torch.equal(saved["params_ema"][k], avg[k]) for k in avg)
+    assert torch.equal(canonical_state_dict(saved)["body.0.weight"], avg["body.0.weight"])
+    # Off by default: no EMA kept, only params saved.
+    plain = Trainer(_cfg(tmp_path, name="plain", steps=1), images=tiny_images)
+    assert plain.ema is None
+    assert set(torch.load(plain.run().weights, weights_only=True)) == {"params"}
 
 
 def test_cosine_schedule_ends_at_lr_min(tmp_path) -> None:

@@ -66,6 +66,20 @@ def test_losses_and_random_vgg_perceptual_path() -> None:
         CombinedLoss(perceptual_weight=1.0, vgg_weights="/nonexistent/vgg19.pth")
 
 
+def test_l2_pixel_loss_is_the_mean_squared_error() -> None:
+    target = torch.zeros(1, 3, 4, 4)
+    pred = target.clone()
+    pred[0, 0, 0, 0] = 0.5  # one pixel off by 0.5 among 48
+    assert float(CombinedLoss("l2")(pred, target)) == pytest.approx(0.25 / 48)
+    assert float(CombinedLoss("l1")(pred, target)) == pytest.approx(0.5 / 48)
+    with pytest.raises(ModelWeightsError):
+        CombinedLoss("l3")
+    with pytest.raises(InvalidOptionError):
+        config_from_dict({"name": "x", "scale": 4, "pixel_loss": "mse"})
+    with pytest.raises(InvalidOptionError):
+        config_from_dict({"name": "x", "scale": 4, "ema_decay": 1.0})
+
+
 def test_x2_network_starts_from_an_x4_body() -> None:
     params = {"num_feat": 8, "num_conv": 2}
     x4, x2 = build_model("SRVGGNetCompact", 4, params), build_model("SRVGGNetCompact", 2, params)

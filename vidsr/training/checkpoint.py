@@ -29,10 +29,24 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def save_weights(path: str | Path, state_dict: dict[str, torch.Tensor]) -> str:
-    """Save a shippable weights file (``{"params": fp32 state_dict}``); return its sha256."""
+def save_weights(
+    path: str | Path,
+    state_dict: dict[str, torch.Tensor],
+    ema_state_dict: dict[str, torch.Tensor] | None = None,
+) -> str:
+    """Save a shippable weights file and return its sha256.
+
+    ``{"params": fp32 state_dict}``, plus ``"params_ema"`` (which loaders prefer) when an
+    exponential moving average of the weights is given. No optimizer state is written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean = {k: v.detach().float().cpu().contiguous() for k, v in state_dict.items()}
-    torch.save({"params": clean}, path)
+
+    def clean(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.detach().float().cpu().contiguous() for k, v in sd.items()}
+
+    payload = {"params": clean(state_dict)}
+    if ema_state_dict is not None:
+        payload["params_ema"] = clean(ema_state_dict)
+    torch.save(payload, path)
     return sha256_file(path)

@@ -20,6 +20,9 @@ class TrainConfig:
     ``init`` is a weights file or a catalog model name (``realesr-animevideov3``), or None.
     ``degradation`` is ``bicubic`` (benchmark LR) or ``restore`` (blur/noise/JPEG/H.264 chain);
     ``val_jpeg`` > 0 validates on bicubic LR re-compressed as JPEG at that quality.
+    ``pixel_loss`` is ``l1``, ``charbonnier`` or ``l2`` (MSE, what PSNR measures).
+    ``ema_decay`` > 0 keeps an exponential moving average of the weights (e.g. 0.999), updated
+    after every step; validation and the saved ``params_ema`` use it. 0 turns it off.
     """
 
     name: str
@@ -38,6 +41,7 @@ class TrainConfig:
     lr_min: float = 1e-6
     warmup_steps: int = 0
     pixel_loss: str = "l1"
+    ema_decay: float = 0.0
     fft_weight: float = 0.0
     perceptual_weight: float = 0.0
     vgg_weights: str | None = None
@@ -58,6 +62,10 @@ class TrainConfig:
             raise InvalidOptionError("hr_crop must be a multiple of scale")
         if self.steps < 1 or self.batch_size < 1:
             raise InvalidOptionError("steps and batch_size must be positive")
+        if self.pixel_loss not in ("l1", "charbonnier", "l2"):
+            raise InvalidOptionError(f"pixel_loss must be l1, charbonnier or l2: {self.pixel_loss}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InvalidOptionError(f"ema_decay must be in [0, 1): {self.ema_decay}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tuples as lists) for YAML."""

@@ -2,11 +2,13 @@
 
 :func:`train` writes into ``<out_dir>/<name>/``: ``config.yaml`` and ``data_list.txt`` (what the
 run used), ``checkpoint.pt`` (resumable state), ``log.jsonl`` (loss / validation history) and
-``<name>.pth`` (the final weights). Progress goes to an ``on_event`` callback; nothing is printed.
+``<name>.pth`` (the final weights: ``params``, plus ``params_ema`` when ``ema_decay`` > 0, which
+loaders prefer). Progress goes to an ``on_event`` callback; nothing is printed.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -17,6 +19,7 @@ from typing import Any
 
 import torch
 import yaml
+from torch import nn
 
 from vidsr.errors import InvalidOptionError
 from vidsr.training.arch import adapt_upsampler, build_model, load_matching, srvgg_scale
@@ -48,6 +51,26 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
     span = max(1, cfg.steps - cfg.warmup_steps)
     t = min(1.0, (step - cfg.warmup_steps) / span)
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
+
+
+class WeightEMA:
+    """Exponential moving average of a model's weights: ``ema = decay * ema + (1 - decay) * w``.
+
+    Starts as a copy of the model (after its initial weights are loaded) and is updated after
+    every optimiser step; buffers are copied as they are.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.module = copy.deepcopy(model).eval()
+        self.module.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for e, p in zip(self.module.parameters(), model.parameters(), strict=True):
+            e.lerp_(p.detach(), 1.0 - self.decay)
+        for e, b in zip(self.module.buffers(), model.buffers(), strict=True):
+            e.copy_(b)
 
 
 def pick_device() -> torch.device:
@@ -89,6 +112,7 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         degrade = RestoreChain(cfg.scale) if cfg.degradation == "restore" else None
         self.sampler = CropSampler(images, cfg.scale, cfg.hr_crop, degrade, seed=cfg.seed)
+        self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
         self.loss_fn = CombinedLoss(
             pixel=cfg.pixel_loss,
@@ -107,6 +131,7 @@ class Trainer:
             "config": self.cfg.to_dict(),
             "step": self.step,
             "model": self.model.state_dict(),
+            **({"model_ema": self.ema.module.state_dict()} if self.ema is not None else {}),
             "optimizer": self.opt.state_dict(),
             "sampler": self.sampler.state_dict(),
             "torch_rng": torch.get_rng_state(),
@@ -117,6 +142,9 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict`."""
         self.model.load_state_dict(state["model"])
+        if self.ema is not None:
+            # A checkpoint written without EMA starts the average at its weights.
+            self.ema.module.load_state_dict(state.get("model_ema", state["model"]))
         self.opt.load_state_dict(state["optimizer"])
         self.sampler.load_state_dict(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
@@ -148,17 +176,20 @@ class Trainer:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
         self.step += 1
         return float(loss.detach())
 
     def upscale(self, lr: torch.Tensor) -> torch.Tensor:
-        """Inference with the current weights (same precision as training)."""
-        self.model.eval()
+        """Inference with the current weights, the EMA when kept (same precision as training)."""
+        model = self.ema.module if self.ema is not None else self.model
+        model.eval()
         x = lr.to(self.device)
         if self.cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._autocast():
-            return self.model(x).float().clamp(0, 1).cpu()
+            return model(x).float().clamp(0, 1).cpu()
 
     def validate(self) -> float | None:
         """Mean Y PSNR on ``val_dir`` (None when there is no validation set)."""
@@ -206,7 +237,8 @@ class Trainer:
                 save_checkpoint(out / "checkpoint.pt", self.state_dict())
             emit(event)
         weights = out / f"{cfg.name}.pth"
-        sha = save_weights(weights, self.model.state_dict())
+        ema = self.ema.module.state_dict() if self.ema is not None else None
+        sha = save_weights(weights, self.model.state_dict(), ema)
         return TrainResult(weights, sha, self.step, self.elapsed, val, self.history)
 
 

@@ -1,4 +1,4 @@
-"""Losses: L1, Charbonnier, a frequency-domain term, and an optional VGG perceptual term."""
+"""Losses: L1, Charbonnier, L2 (MSE), a frequency-domain term, an optional VGG perceptual term."""
 
 from __future__ import annotations
 
@@ -83,7 +83,11 @@ class PerceptualLoss(nn.Module):
 
 
 class CombinedLoss(nn.Module):
-    """Weighted sum of pixel (``l1`` or ``charbonnier``), ``fft`` and ``perceptual`` terms."""
+    """Weighted sum of pixel (``l1``, ``charbonnier`` or ``l2``), ``fft`` and ``perceptual`` terms.
+
+    ``l2`` is the mean squared error, the quantity PSNR measures: a short L2 tail after L1
+    training trades a little sharpness for PSNR.
+    """
 
     def __init__(
         self,
@@ -95,8 +99,8 @@ class CombinedLoss(nn.Module):
         vgg_layers: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
-        if pixel not in ("l1", "charbonnier"):
-            raise ModelWeightsError(f"unknown pixel loss '{pixel}' (l1 or charbonnier)")
+        if pixel not in ("l1", "charbonnier", "l2"):
+            raise ModelWeightsError(f"unknown pixel loss '{pixel}' (l1, charbonnier or l2)")
         self.pixel, self.pixel_weight, self.fft_weight = pixel, pixel_weight, fft_weight
         self.perceptual_weight = perceptual_weight
         self.perceptual = (
@@ -109,6 +113,8 @@ class CombinedLoss(nn.Module):
         pred32, target32 = pred.float(), target.float()
         if self.pixel == "l1":
             loss = self.pixel_weight * (pred32 - target32).abs().mean()
+        elif self.pixel == "l2":
+            loss = self.pixel_weight * (pred32 - target32).square().mean()
         else:
             loss = self.pixel_weight * charbonnier(pred32, target32)
         if self.fft_weight > 0:
