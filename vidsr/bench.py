@@ -635,6 +635,7 @@ def _run_whole(
         "whole_s": whole_s,
         "cpu_s": cpu_seconds() - cpu,
         "model_busy_s": stats.model_seconds,
+        "post_busy_s": stats.post_seconds,
         "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -68,6 +68,7 @@ class RunStats:
     frames_decoded: int = 0
     frames_encoded: int = 0
     model_seconds: float = 0.0
+    post_seconds: float = 0.0  # the post stage (temporal), in its own thread
     wall_seconds: float = 0.0
     output: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -81,9 +82,10 @@ class RunStats:
 class _Worker(threading.Thread):
     """A thread that remembers the exception that ended it."""
 
-    def __init__(self, target: Callable[[], None], name: str):
+    def __init__(self, target: Callable[[], None], name: str, stop: threading.Event):
         super().__init__(name=name, daemon=True)
         self._target_fn = target
+        self._stop_all = stop
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -91,12 +93,24 @@ class _Worker(threading.Thread):
             self._target_fn()
         except BaseException as err:  # handed to the main thread, which re-raises it
             self.error = err
+            self._stop_all.set()  # the other threads stop waiting on this one
+
+
+def _failed(workers: list[_Worker]) -> bool:
+    return any(w.error is not None for w in workers)
+
+
+def _raise_first_error(workers: list[_Worker]) -> None:
+    """Re-raise, in the calling thread, the error that ended a worker (the first one found)."""
+    for worker in workers:
+        if worker.error is not None:
+            raise worker.error
 
 
 class Pipeline:
     """Upscale one video: ``Pipeline(options).run(input, output)``.
 
-    ``progress`` is called as ``progress(frames_done, frames_total)`` from the model thread.
+    ``progress`` is called as ``progress(frames_done, frames_total)`` from the post thread.
     :meth:`cancel` may be called from any thread; the run then stops, deletes its temporary file
     and raises :class:`CancelledError`.
     """
@@ -213,7 +227,9 @@ class Pipeline:
             return o.batch_size
         used = current_rss()
         lr_px, hr_px = info.video.height * info.video.width, height * width
-        per_frame = 28 * hr_px + 16 * lr_px  # float RGB (+ resize) + planes; bands convert
+        # float RGB out of the model (+ resize), one batch queued for and one in the post
+        # thread, planes; conversions go by bands
+        per_frame = 52 * hr_px + 16 * lr_px
         queued = 3 * 2 * hr_px + 3 * 2 * lr_px  # bounded queues of 8/16-bit planes
         reserve = MEMORY_RESERVE_FIXED + int(MEMORY_RESERVE_SHARE * o.max_memory)
         free = o.max_memory - used - queued - reserve
@@ -296,6 +312,7 @@ class Pipeline:
         )
         color = info.video.color
         in_q: queue.Queue = queue.Queue(maxsize=3)
+        post_q: queue.Queue = queue.Queue(maxsize=1)
         out_q: queue.Queue = queue.Queue(maxsize=3 * batch_size)
 
         def put(q: queue.Queue, item) -> bool:
@@ -320,79 +337,99 @@ class Pipeline:
                 return
             put(in_q, _DONE)
 
-        def encode() -> None:
+        def get(q: queue.Queue):
             while not self._cancel.is_set():
                 try:
-                    item = out_q.get(timeout=0.1)
+                    return q.get(timeout=0.1)
                 except queue.Empty:
                     continue
-                if item is _DONE:
-                    return
+            raise CancelledError("cancelled; no output written")
+
+        def post() -> None:
+            self._post_loop(post_q, out_q, get, put, color, out_layout, (height, width))
+
+        def encode() -> None:
+            while (item := get(out_q)) is not _DONE:
                 writer.write(item)
                 self.stats.frames_encoded += 1
 
-        decode_thread = _Worker(decode, "vidsr-decode")
-        encode_thread = _Worker(encode, "vidsr-encode")
-        decode_thread.start()
-        encode_thread.start()
+        workers = [
+            _Worker(decode, "vidsr-decode", self._cancel),
+            _Worker(post, "vidsr-post", self._cancel),
+            _Worker(encode, "vidsr-encode", self._cancel),
+        ]
+        for worker in workers:
+            worker.start()
         ok = False
         try:
-            self._model_loop(in_q, out_q, put, upscaler, color, in_layout, out_layout,
-                             (height, width), decode_thread, encode_thread)  # fmt: skip
-            put(out_q, _DONE)
-            encode_thread.join()
-            if encode_thread.error is not None:
-                raise encode_thread.error
+            self._model_loop(in_q, post_q, put, upscaler, color, in_layout, workers)
+            for worker in workers[1:]:
+                while worker.is_alive() and not _failed(workers):
+                    worker.join(timeout=0.1)
+                _raise_first_error(workers)
             writer.close()
             ok = True
         finally:
             if not ok:
                 self._cancel.set()
-                decode_thread.join(timeout=5)
-                encode_thread.join(timeout=5)
+                for worker in workers:
+                    worker.join(timeout=5)
                 writer.abort()
         if self.stats.frames_encoded == 0:
             raise VidsrError("no video frames in the selected window")
 
-    def _model_loop(self, in_q, out_q, put, upscaler, color, in_layout, out_layout, size,
-                    decode_thread, encode_thread) -> None:  # fmt: skip
-        pending: deque[tuple[int, bool]] = deque()  # (pts, warmup) of frames inside the model
-        time_base = None
-        done = 0
+    def _model_loop(self, in_q, post_q, put, upscaler, color, in_layout, workers) -> None:
+        """Decoded batches -> RGB -> model -> the post thread, until the decoder is done."""
+        decode_thread = workers[0]
         while True:
+            _raise_first_error(workers)
             if self._cancel.is_set():
                 raise CancelledError("cancelled; no output written")
-            if not encode_thread.is_alive() and encode_thread.error is not None:
-                raise encode_thread.error
             try:
                 batch = in_q.get(timeout=0.1)
             except queue.Empty:
-                if not decode_thread.is_alive():
-                    if decode_thread.error is not None:
-                        raise decode_thread.error from None
-                    if in_q.empty():
-                        raise VidsrError("decoder stopped without finishing") from None
+                if not decode_thread.is_alive() and in_q.empty():
+                    _raise_first_error(workers)
+                    raise VidsrError("decoder stopped without finishing") from None
                 continue
             if batch is _DONE:
                 break
-            time_base = batch[0].time_base
-            pending.extend((f.pts, f.warmup) for f in batch)
             started = time.perf_counter()
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
             sr = upscaler(lr)
-            if self.post_stage is not None:
-                sr = self.post_stage.process(lr, sr)
             self.stats.model_seconds += time.perf_counter() - started
-            done += self._emit(sr, pending, time_base, out_layout, color, size, out_q, put)
+            meta = [(f.pts, f.warmup) for f in batch]
+            if not put(post_q, (lr, sr, meta, batch[0].time_base)):
+                break
+        if not put(post_q, _DONE):
+            _raise_first_error(workers)
+            raise CancelledError("cancelled; no output written")
+
+    def _post_loop(self, post_q, out_q, get, put, color, layout, size) -> None:
+        """Model output -> post stage (temporal) -> planes for the encoder, in the post thread,
+        so the stage and the colour conversion overlap with the model."""
+        pending: deque[tuple[int, bool]] = deque()  # (pts, warmup) of frames not yet emitted
+        time_base = None
+        done = 0
+        while (item := get(post_q)) is not _DONE:
+            lr, sr, meta, time_base = item
+            pending.extend(meta)
+            if self.post_stage is not None:
+                started = time.perf_counter()
+                sr = self.post_stage.process(lr, sr)
+                self.stats.post_seconds += time.perf_counter() - started
+            done += self._emit(sr, pending, time_base, layout, color, size, out_q, put)
             if self.progress:
                 self.progress(done, self.stats.frames_total)
         if self.post_stage is not None:
             tail = self.post_stage.flush()
-            done += self._emit(tail, pending, time_base, out_layout, color, size, out_q, put)
+            done += self._emit(tail, pending, time_base, layout, color, size, out_q, put)
             if self.progress:
                 self.progress(done, self.stats.frames_total)
         if pending:
             raise VidsrError(f"{len(pending)} frames were held back by a stage and never returned")
+        if not put(out_q, _DONE):
+            raise CancelledError("cancelled; no output written")
 
     def _emit(self, sr, pending, time_base, layout, color, size, out_q, put) -> int:
         """Queue the finished frames ``sr`` for encoding, dropping pre-roll frames."""
