@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-# Idle OpenMP threads sleep instead of spinning, so the decode and encode threads get the cores
-# (measured: colour conversion 20x and the whole pipeline 2x faster on a busy 2-core machine).
-# libgomp reads this once, when torch loads; an explicit setting in the environment wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The same process settings as the vidsr program (OpenMP waits passively, malloc keeps big
+# buffers; may restart this script once), before torch loads.
+from vidsr.process import configure_process
+
+if __name__ == "__main__":
+    configure_process()
 
 from vidsr import bench
 from vidsr.errors import VidsrError

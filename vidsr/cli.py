@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from fractions import Fraction
@@ -482,13 +481,18 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``vidsr`` console script; returns the exit code."""
-    # Idle OpenMP threads must not spin: they would steal the 2nd core from the decode and encode
-    # threads (measured: pipeline efficiency 0.55 -> 0.80 on a 2-core CPU). Read once by
-    # OpenMP, so it is set before anything imports torch.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    """Entry point of the ``vidsr`` console script; returns the exit code.
+
+    Run as the program (``argv`` None), it first applies :mod:`vidsr.process` (OpenMP and malloc
+    settings, which may restart the process once), except the malloc ones under
+    ``--max-memory``, which wants freed memory returned at once; called with ``argv`` from
+    Python, it only sets the OpenMP default.
+    """
+    from vidsr.process import configure_process
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_process(reexec=argv is None and not getattr(args, "max_memory", None))
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="vidsr: %(levelname)s: %(message)s",

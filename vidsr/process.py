@@ -1,0 +1,37 @@
+"""Process-wide settings for vidsr's programs, applied before torch loads.
+
+- ``OMP_WAIT_POLICY=PASSIVE``: idle OpenMP threads sleep instead of spinning, so the decode,
+  post and encode threads get the cores (measured: pipeline efficiency 0.55 -> 0.80 on 2 cores).
+- glibc malloc keeps big buffers: by default every allocation over 32 MB (a 1440p float frame,
+  the model's last feature maps) is a fresh ``mmap`` whose pages fault in one by one, and
+  freed heap memory is returned at once. Measured on 640x360 -> 2560x1440: 4.5 million page
+  faults and 9.5 s of kernel time in a 16 s run; with the tunables below 0.5 million, 1.5 s,
+  and 11.8 s wall, for about a quarter more peak memory. glibc reads ``GLIBC_TUNABLES`` only
+  when a process starts, so a program that wants them re-executes itself once.
+
+Both are defaults: a value already in the environment is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296"
+
+
+def configure_process(reexec: bool = True) -> None:
+    """Set the defaults above; with ``reexec``, restart this program once under the malloc
+    tunables (Linux only; never when ``GLIBC_TUNABLES`` is already set)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if not reexec or not sys.platform.startswith("linux") or "GLIBC_TUNABLES" in os.environ:
+        return
+    os.environ["GLIBC_TUNABLES"] = MALLOC_TUNABLES
+    argv = getattr(sys, "orig_argv", None)
+    if not argv or not sys.executable:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with contextlib.suppress(OSError):  # if it cannot restart, it carries on without them
+        os.execv(sys.executable, argv)
