@@ -144,9 +144,16 @@ def run_sr(upscaler, lr: torch.Tensor, batch: int = 8) -> torch.Tensor:
         return torch.cat([upscaler(lr[i : i + batch]) for i in range(0, len(lr), batch)])
 
 
+LOOKAHEAD: int | None = None  # --lookahead; None: the stabiliser's default
+
+
 def stabilise(lr: torch.Tensor, sr: torch.Tensor, strength: str, batch: int = 4):
     """Run the stabiliser in batches as the pipeline does; returns (frames, seconds)."""
-    stab = TemporalStabilizer(strength)
+    stab = (
+        TemporalStabilizer(strength)
+        if LOOKAHEAD is None
+        else TemporalStabilizer(strength, lookahead=LOOKAHEAD)
+    )
     start = time.perf_counter()
     parts = [stab.process(lr[i : i + batch], sr[i : i + batch]) for i in range(0, len(lr), batch)]
     parts.append(stab.flush())
@@ -258,11 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deblock", default="off", help="auto|off|N before SR")
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--lookahead", type=int, default=None, help="stabiliser look-ahead")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"no shared data at {DATA}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
+    global LOOKAHEAD
+    LOOKAHEAD = args.lookahead
     upscaler = load_upscaler()
     settings = [s for s in args.settings.split(",") if s]
     cases = []
