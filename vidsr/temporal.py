@@ -15,7 +15,7 @@ torch, numpy and OpenCV only: this module never imports PyAV.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -156,15 +156,14 @@ def _luma_u8(lr: torch.Tensor, factor: float) -> list[np.ndarray]:
     return [cv2.resize(p, size, interpolation=cv2.INTER_CUBIC) for p in y]
 
 
-def _bands(h: int, w: int) -> list[tuple[slice, np.ndarray, np.ndarray]]:
-    """Rows of an (h, w) frame in bands of about BAND_PIXELS: (rows, x, y) pixel positions."""
+def _bands(h: int, w: int) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """Rows of an (h, w) frame in bands of about BAND_PIXELS, one at a time: (rows, x, y)
+    with the x and y pixel positions of the band."""
     step = max(8, BAND_PIXELS // max(1, w))
     xs = np.arange(w, dtype=np.float32)
-    out = []
     for r0 in range(0, h, step):
         x, y = np.meshgrid(xs, np.arange(r0, min(h, r0 + step), dtype=np.float32))
-        out.append((slice(r0, r0 + step), x, y))
-    return out
+        yield slice(r0, r0 + step), x, y
 
 
 def _on_grid(x: np.ndarray, y: np.ndarray, size: tuple[int, int], to: tuple[int, int]):
