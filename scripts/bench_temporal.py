@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from vidsr import metrics
-from vidsr.evaluate_video import score_clip
+from vidsr.evaluate_video import score_clip, to_float, to_uint8
 from vidsr.media.roundtrip import h264_roundtrip
 from vidsr.temporal import TemporalStabilizer, deblock_decision, parse_deblock
 
@@ -90,19 +90,9 @@ def read_clip(name: str, frames: int) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :h, :w])
 
 
-def to_tensor(frames: np.ndarray) -> torch.Tensor:
-    return (
-        torch.from_numpy(np.ascontiguousarray(frames).copy()).permute(0, 3, 1, 2).float().div(255.0)
-    )
-
-
-def to_uint8(frames: torch.Tensor) -> np.ndarray:
-    return frames.clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
-
-
 def downscale(hr: np.ndarray) -> np.ndarray:
     """Bicubic x4 down with antialiasing (close to MATLAB imresize), as uint8."""
-    x = to_tensor(hr)
+    x = to_float(hr)
     h, w = hr.shape[1] // SCALE, hr.shape[2] // SCALE
     y = F.interpolate(x, size=(h, w), mode="bicubic", antialias=True, align_corners=False)
     return to_uint8(y)
@@ -176,7 +166,7 @@ def evaluate(cases: list[Case], upscaler, settings) -> None:
                 metrics.farneback_flows(case.hr),
             )
         motion, ref_flows = motions[case.clip]
-        lr = to_tensor(case.lr)
+        lr = to_float(case.lr)
         t0 = time.perf_counter()
         up = bicubic_up(lr)
         case.results["bicubic"] = score(to_uint8(up), case, motion, ref_flows)
@@ -213,7 +203,7 @@ def still_photo_check(upscaler, keyint: int | None, seconds: float = 2.0, fps: i
     n = int(seconds * fps)
     noisy = np.clip(lr[None] + rng.normal(0, 6.0, (n, *lr.shape)), 0, 255).round()
     options = {} if keyint is None else {"g": str(keyint)}
-    coded = to_tensor(h264(noisy.astype(np.uint8), 35, **options)[0])
+    coded = to_float(h264(noisy.astype(np.uint8), 35, **options)[0])
     sr = run_sr(upscaler, coded)
     d_sr = metrics.temporal_difference(to_uint8(sr))
     result = {"sr_diff": d_sr}

@@ -104,18 +104,6 @@ def score_clip(
     }
 
 
-def resolve_temporal(level: str | float, classical: bool) -> str:
-    """``auto`` -> ``off`` for classical resamplers, else :data:`vidsr.config.AUTO_TEMPORAL` (as
-    the pipeline resolves it); anything else is checked and returned as a string."""
-    from vidsr.config import AUTO_TEMPORAL
-    from vidsr.temporal import parse_strength
-
-    if isinstance(level, str) and level.strip().lower() == "auto":
-        return "off" if classical else AUTO_TEMPORAL
-    parse_strength(level)  # raises InvalidOptionError on a bad value
-    return level.strip().lower() if isinstance(level, str) else f"{float(level):g}"
-
-
 def _run_model(
     upscale: Upscale, lr: torch.Tensor, scale: int, temporal: str, batch: int
 ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
@@ -182,7 +170,9 @@ def evaluate_video(
     if batch < 1:
         raise InvalidOptionError(f"batch must be at least 1, got {batch}")
     scale = int(scale)
-    level = resolve_temporal(temporal, bool(getattr(upscale, "classical", False)))
+    from vidsr.temporal import resolve_level
+
+    level = resolve_level(temporal, bool(getattr(upscale, "classical", False)))
     hr = read_frames(video, frames, 8 * scale)
     lr_u8 = np.stack([to_uint8(make_lr(to_float(f[None])[0], scale)[None])[0] for f in hr])
     if crf is not None:

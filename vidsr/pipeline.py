@@ -24,7 +24,7 @@ from typing import Protocol
 
 import torch
 
-from vidsr.config import AUTO_TEMPORAL, UpscaleOptions
+from vidsr.config import UpscaleOptions
 from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
@@ -57,6 +57,9 @@ class PostStage(Protocol):
 
     def reset(self) -> None:
         """Forget all history (a new run or segment starts)."""
+
+    def bytes_per_pixel(self, batch: int = 1) -> int:
+        """Most memory it holds per output pixel when fed ``batch`` frames at a time."""
 
 
 @dataclass
@@ -173,7 +176,7 @@ class Pipeline:
         upscaler = self.upscaler
         if self.post_stage is None:
             self.post_stage = temporal_stage(self.options, upscaler)
-        elif hasattr(self.post_stage, "reset"):
+        else:
             self.post_stage.reset()  # each run (segment) starts with no history
         output_path = output_path or default_output_path(input_path, upscaler.scale)
         check_paths(input_path, output_path)
@@ -233,18 +236,22 @@ class Pipeline:
         queued = 3 * 2 * hr_px + 3 * 2 * lr_px  # bounded queues of 8/16-bit planes
         reserve = MEMORY_RESERVE_FIXED + int(MEMORY_RESERVE_SHARE * o.max_memory)
         free = o.max_memory - used - queued - reserve
-        stage = getattr(self.post_stage, "bytes_per_pixel", None)
+
+        def held(batch: int) -> int:  # by the post stage
+            return self.post_stage.bytes_per_pixel(batch) * hr_px if self.post_stage else 0
 
         def need(batch: int) -> int:
-            return batch * per_frame + (stage(batch) * hr_px if stage else 0)
+            return batch * per_frame + held(batch)
 
         batch = o.batch_size
         while batch > 1 and need(batch) > free * 0.5:
             batch -= 1
         model_budget = free - need(batch)
         if model_budget <= 0:
-            held = (stage(batch) * hr_px) >> 20 if stage else 0
-            hint = f"; the temporal stage alone needs {held}M (--temporal off)" if held else ""
+            stage_mb = held(batch) >> 20
+            hint = (
+                f"; the temporal stage alone needs {stage_mb}M (--temporal off)" if stage_mb else ""
+            )
             raise InvalidOptionError(
                 f"--max-memory {o.max_memory / 2**20:.0f}M is too small for {width}x{height} "
                 f"frames (the process already uses {used / 2**20:.0f}M{hint})"
@@ -465,16 +472,11 @@ def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> Vi
 
 
 def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
-    """The temporal stabiliser the options ask for.
+    """The temporal stabiliser the options ask for (``auto``: see
+    :func:`vidsr.temporal.resolve_level`), or None when it is off."""
+    from vidsr.temporal import TemporalStabilizer, parse_strength, resolve_level
 
-    ``auto`` is ``medium`` for networks and off for classical resamplers, which invent no
-    detail that could flicker.
-    """
-    from vidsr.temporal import TemporalStabilizer, parse_strength
-
-    level = options.temporal
-    if level == "auto":
-        level = "off" if upscaler.classical else AUTO_TEMPORAL
+    level = resolve_level(options.temporal, upscaler.classical)
     if parse_strength(level) == 0:
         return None
     return TemporalStabilizer(level, device=upscaler.device)

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import torch
 
+from vidsr.config import AUTO_TEMPORAL
 from vidsr.errors import InvalidOptionError
 from vidsr.metrics import blockiness
 
@@ -47,6 +48,16 @@ def parse_strength(value: str | float) -> float:
     if not 0.0 <= number <= 1.0 or number != number:
         raise InvalidOptionError(f"temporal strength must be in [0, 1], got {value!r}")
     return number
+
+
+def resolve_level(level: str | float, classical: bool) -> str:
+    """What a ``--temporal`` value means for a model: ``auto`` is ``off`` for classical
+    resamplers (they invent no detail that could flicker) and :data:`vidsr.config.AUTO_TEMPORAL`
+    for networks; any other value is checked and returned normalised (``medium``, ``0.5``)."""
+    if isinstance(level, str) and level.strip().lower() == "auto":
+        return "off" if classical else AUTO_TEMPORAL
+    parse_strength(level)  # raises InvalidOptionError on a bad value
+    return level.strip().lower() if isinstance(level, str) else f"{float(level):g}"
 
 
 @dataclass(frozen=True)

@@ -103,34 +103,36 @@ class Upscaler:
         self.module = module.to(device)
         if self._cast_weights:
             self.module = self.module.to(dtype=dtype, memory_format=torch.channels_last)
-        self._forward: Callable[[torch.Tensor], torch.Tensor] = self.module
-        self.compiled = False
+        self._compiled: Callable[[torch.Tensor], torch.Tensor] | None = None
         if compile and info is not None:
             self._compile()
 
     def _compile(self) -> None:
         mode = "reduce-overhead" if self.device.type == "cuda" else "default"
         try:
-            self._forward = torch.compile(self.module, mode=mode, dynamic=False)
-            self.compiled = True
+            self._compiled = torch.compile(self.module, mode=mode, dynamic=False)
         except Exception as exc:  # any failure means: run eagerly
             self._fall_back(exc)
 
     def _fall_back(self, exc: BaseException) -> None:
         log.warning("torch.compile is unavailable (%s); running the model eagerly", exc)
-        self._forward = self.module
-        self.compiled = False
+        self._compiled = None
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         """The network on one input; a compiled network that fails falls back to eager."""
-        if not self.compiled:
+        if self._compiled is None:
             return self.module(x)
         try:
             # CUDA graphs reuse their output buffers: copy before the next call
-            return self._forward(x).clone()
+            return self._compiled(x).clone()
         except Exception as exc:  # compilation errors surface on first use
             self._fall_back(exc)
             return self.module(x)
+
+    @property
+    def compiled(self) -> bool:
+        """True while the network runs through ``torch.compile``."""
+        return self._compiled is not None
 
     @property
     def classical(self) -> bool:
