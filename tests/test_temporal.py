@@ -212,3 +212,26 @@ def test_deblock_decision_on_blocky_and_smooth_luma() -> None:
     assert deblock_decision([smooth, smooth]) == 0.0
     assert deblock_decision([blocky, blocky]) > 0.0
     assert deblock_decision([]) == 0.0
+
+
+@pytest.mark.parametrize(("h", "w", "size"), [(90, 160, (360, 640)), (37, 50, (111, 150)),
+                                               (36, 64, (126, 224))])  # fmt: skip
+def test_banded_upscale_equals_whole_frame_resize(h, w, size, monkeypatch) -> None:
+    """The stage upscales a band of rows at a time (from the input rows it needs at integer
+    factors, by sampling otherwise): stitched together, the bands are one whole-frame resize."""
+    import cv2
+
+    from vidsr import temporal
+    from vidsr.temporal import _bands, _upscaled_rows
+
+    monkeypatch.setattr(temporal, "BAND_PIXELS", 3000)  # bands of 8-20 rows
+    img = np.random.default_rng(3).random((h, w, 3), dtype=np.float32)
+    for cubic, mode in ((True, cv2.INTER_CUBIC), (False, cv2.INTER_LINEAR)):
+        whole = cv2.resize(img, size[::-1], interpolation=mode)
+        stitched = np.concatenate(
+            [_upscaled_rows(img, rows, size, xy, cubic) for rows, xy in _bands(*size)]
+        )
+        integer = size[0] % h == 0 and size[1] % w == 0
+        # integer factors: the same arithmetic; others: remap's 1/32-pixel fixed point
+        err = np.abs(stitched - whole).max()
+        assert err < (1e-5 if integer else 0.05)

@@ -70,6 +70,7 @@ class Tuning:
     tau_max: float = 40.0  # largest noise-adapted tolerance
     detail_tau: float = 5.0  # the detail band (SR minus bicubic) tolerates this times more error
     detail_weight: float = 3.0  # and is blended with this times the base band's weights
+    detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better)
     erode: float = 0.5  # confidence is eroded (min filter) over this many LR pixels
     flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
     tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
@@ -91,13 +92,13 @@ class _Pair:
     cut: bool
 
     @property
-    def motion(self) -> np.ndarray:
-        """(hf, wf, 4): flow x, flow y, base and detail confidence, sampled in one go."""
-        if self._motion is None:
-            self._motion = np.dstack([self.flow_an, self.base, self.detail])
-        return self._motion
+    def confidence(self) -> np.ndarray:
+        """(hf, wf, 2): base and detail confidence, upscaled in one go."""
+        if self._confidence is None:
+            self._confidence = np.dstack([self.base, self.detail])
+        return self._confidence
 
-    _motion: np.ndarray | None = None
+    _confidence: np.ndarray | None = None
 
 
 BAND_PIXELS = 1 << 17
@@ -167,23 +168,37 @@ def _luma_u8(lr: torch.Tensor, factor: float) -> list[np.ndarray]:
     return [cv2.resize(p, size, interpolation=cv2.INTER_CUBIC) for p in y]
 
 
-def _bands(h: int, w: int) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-    """Rows of an (h, w) frame in bands of about BAND_PIXELS, one at a time: (rows, x, y)
-    with the x and y pixel positions of the band."""
+def _bands(h: int, w: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """Rows of an (h, w) frame in bands of about BAND_PIXELS, one at a time: (rows, xy) with
+    the band's pixel positions, (rows, w, 2) float32 x and y."""
     step = max(8, BAND_PIXELS // max(1, w))
     xs = np.arange(w, dtype=np.float32)
     for r0 in range(0, h, step):
-        x, y = np.meshgrid(xs, np.arange(r0, min(h, r0 + step), dtype=np.float32))
-        yield slice(r0, r0 + step), x, y
+        ys = np.arange(r0, min(h, r0 + step), dtype=np.float32)
+        yield slice(r0, min(h, r0 + step)), np.dstack(np.meshgrid(xs, ys))
 
 
-def _on_grid(x: np.ndarray, y: np.ndarray, size: tuple[int, int], to: tuple[int, int]):
-    """Fixed-point remap maps of positions (x, y) on a ``size`` (h, w) grid, on a ``to`` grid
-    (pixel centres aligned, as ``cv2.resize`` maps them)."""
-    (h, w), (th, tw) = size, to
-    gx = (x + 0.5) * np.float32(tw / w) - 0.5
-    gy = (y + 0.5) * np.float32(th / h) - 0.5
-    return cv2.convertMaps(gx, gy, cv2.CV_16SC2)
+def _upscaled_rows(img: np.ndarray, rows: slice, size: tuple[int, int], xy: np.ndarray,
+                   cubic: bool) -> np.ndarray:  # fmt: skip
+    """Rows ``rows`` of ``img`` (h, w[, C]) resized to ``size`` (H, W), pixel centres aligned
+    as ``cv2.resize`` aligns them; ``xy`` holds the band's pixel positions.
+
+    At an integer factor, only the input rows the band needs (plus a margin for the filter) are
+    resized, several times faster than sampling at arbitrary positions; other factors sample
+    with ``cv2.remap``.
+    """
+    h, w = img.shape[:2]
+    big_h, big_w = size
+    s = big_h // h
+    mode = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
+    if s >= 1 and big_h == s * h and big_w == s * w:
+        a0 = max(0, rows.start // s - 2)
+        a1 = min(h, -(-rows.stop // s) + 2)
+        up = cv2.resize(img[a0:a1], (big_w, (a1 - a0) * s), interpolation=mode)
+        return up[rows.start - a0 * s : rows.stop - a0 * s]
+    grid = (xy + 0.5) * np.array([w / big_w, h / big_h], np.float32) - 0.5
+    maps = cv2.convertMaps(grid, None, cv2.CV_16SC2)
+    return cv2.remap(img, maps[0], maps[1], mode, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _remap(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -328,8 +343,8 @@ class TemporalStabilizer:
         chw = sr.detach().to("cpu", torch.float32).contiguous().numpy()
         h, w = chw.shape[-2:]
         split = _Split.empty(h, w)
-        for rows, x, y in _bands(h, w):
-            up = _sample(lr, _on_grid(x, y, (h, w), lr.shape[:2]), cubic=True)
+        for rows, xy in _bands(h, w):
+            up = _upscaled_rows(lr, rows, (h, w), xy, cubic=True)
             split.put(rows, cv2.merge([chw[0, rows], chw[1, rows], chw[2, rows]]), up)
         return split
 
@@ -392,28 +407,30 @@ class TemporalStabilizer:
             sources.append((other.frame, pair, t.future_weight / k))  # type: ignore[arg-type]
         h, w = cur.frame.low.shape[:2]
         history = _Split.empty(h, w)
-        for rows, x, y in _bands(h, w):
+        warps = []  # per source: bands, flow in output pixels, both weights (flow grid)
+        for source, pair, weight in sources:
+            fh, fw = pair.flow_an.shape[:2]
+            flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
+            k = np.array([s * weight, s * weight * t.detail_weight], np.float32)
+            warps.append((source, flow, pair.confidence * k))
+        for rows, xy in _bands(h, w):
             high, low = cur.frame.get(rows)
-            if sources:  # weighted means of each band
-                grid = _on_grid(x, y, (h, w), cur.lr_y.shape[:2])
-                w_low = np.ones((*low.shape[:2], 1), np.float32)
-                w_high = np.ones((*low.shape[:2], 1), np.float32)
-                for source, pair, weight in sources:
-                    wd, wb, a, d = self._warp(source, pair, grid, x, y)  # fresh arrays
-                    a = a[..., None] * np.float32(s * weight)
-                    d = d[..., None] * np.float32(s * weight * t.detail_weight)
-                    w_low += a
-                    w_high += d
-                    wd *= d
-                    high += wd
-                    wb *= a
-                    low += wb
-                low /= w_low
-                high /= w_high
-            high += low
+            w_low = np.ones(low.shape[:2], np.float32)
+            w_high = np.ones(low.shape[:2], np.float32)
+            for source, flow, confidence in warps:  # running weighted means of both bands
+                where = _upscaled_rows(flow, rows, (h, w), xy, cubic=False)
+                cv2.add(where, xy, dst=where)
+                maps = cv2.convertMaps(where, None, cv2.CV_16SC2)
+                a, d = cv2.split(_upscaled_rows(confidence, rows, (h, w), xy, cubic=False))
+                warped = _detail_f32(_sample(source.detail, maps, cubic=t.detail_cubic))
+                high = cv2.blendLinear(high, warped, w_high, d)
+                warped = _affine(_sample(source.low, maps, cubic=False), 1 / _U16, 0.0, cv2.CV_32F)
+                low = cv2.blendLinear(low, warped, w_low, a)
+                cv2.add(w_high, d, dst=w_high)
+                cv2.add(w_low, a, dst=w_low)
+            cv2.add(high, low, dst=high)
             np.clip(high, 0.0, 1.0, out=high)
-            for c, plane in enumerate(cv2.split(high)):
-                out[c, rows] = plane
+            cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
             history.put(rows, high, low)
         self._history = history
 
@@ -427,27 +444,6 @@ class TemporalStabilizer:
             step = nxt.back.flow_an  # type: ignore[union-attr]
             back = step + _remap(back, step)
         return self._pair(frames[0].lr_y, frames[-1].lr_y, fwd, back)
-
-    def _warp(
-        self, source: _Split, pair: _Pair, grid: tuple[np.ndarray, np.ndarray],
-        x: np.ndarray, y: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-        """The source's detail and low bands backward-warped by the pair's flow onto a band
-        of output pixels at (x, y), and both confidences there. ``grid``: those pixels'
-        positions on the flow grid.
-
-        Bicubic for the detail, bilinear for the smooth low band (a third of the cost, no
-        visible difference on a bicubic upscale).
-        """
-        fh, fw = pair.flow_an.shape[:2]
-        h, w = source.low.shape[:2]
-        motion = _sample(pair.motion, grid, cubic=False)  # flow and both confidences
-        sx = motion[..., 0] * np.float32(w / fw) + x
-        sy = motion[..., 1] * np.float32(h / fh) + y
-        maps = cv2.convertMaps(sx, sy, cv2.CV_16SC2)
-        detail = _detail_f32(_sample(source.detail, maps, cubic=True))
-        base = _affine(_sample(source.low, maps, cubic=False), 1 / _U16, 0.0, cv2.CV_32F)
-        return detail, base, motion[..., 2], motion[..., 3]
 
 
 DEBLOCK_THRESHOLD = 1.15
