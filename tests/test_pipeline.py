@@ -103,3 +103,24 @@ def test_default_output_name_beside_input(clip_factory, tmp_path):
     stats = Pipeline(UpscaleOptions(scale=2, **FAST)).run(str(src))
     assert stats.output == str(tmp_path / "holiday_x2.mp4")
     assert video_size(stats.output) == (128, 96)
+
+
+@pytest.mark.parametrize("lookahead", [0, 4])
+def test_lookahead_option_every_frame_out(clip_factory, tmp_path, lookahead):
+    """``--lookahead`` reaches the temporal stage; every frame still comes out, pts intact."""
+    from vidsr.pipeline import temporal_stage
+
+    options = UpscaleOptions(scale=2, temporal="high", lookahead=lookahead, **FAST)
+    stage = temporal_stage(options, load_model("bicubic", scale=2))
+    assert stage is not None and stage.lookahead == lookahead
+    src = clip_factory("cfr.mp4")
+    out = tmp_path / "out.mp4"
+    stats = Pipeline(options).run(str(src), str(out))
+    assert video_times(out) == video_times(src) and stats.frames_encoded == len(video_times(src))
+
+
+def test_lookahead_out_of_range_is_refused():
+    from vidsr.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="lookahead"):
+        UpscaleOptions(lookahead=5)

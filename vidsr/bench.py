@@ -738,6 +738,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--temporal", default="auto", help="temporal stage: auto (as vidsr upscale), off, ..."
     )
+    parser.add_argument(
+        "--lookahead", type=int, default=d.lookahead, help=f"its look-ahead ({d.lookahead})"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep the fastest")
     parser.add_argument(
         "--baseline", action="store_true", help="also time the plain ffmpeg-pipe loop (fp32)"
@@ -758,6 +761,7 @@ def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
         crf=args.crf,
         start=args.start,
         temporal=args.temporal,
+        lookahead=args.lookahead,
     )
     return run_bench(
         args.clip, options, frames=args.frames, baseline=args.baseline, repeat=args.repeat

@@ -23,6 +23,8 @@ def parse_size(text: str) -> int:
 
 DEFAULT_MODEL = "realesr-animevideov3"
 AUTO_TEMPORAL = "medium"
+TEMPORAL_LOOKAHEAD = 2
+"""Frames the temporal stage looks ahead by default (0: causal, about half the cost)."""
 """What ``temporal="auto"`` means for a network (classical resamplers get ``off``); benchmarked
 in ``scripts/bench_temporal.py``: warping error -35..-70%, PSNR +0.05..+0.09 dB (README)."""
 
@@ -53,6 +55,7 @@ class UpscaleOptions:
     temporal: str = (
         "auto"  # auto (medium for networks, off for bicubic/lanczos), off|low|medium|high|0..1
     )
+    lookahead: int = TEMPORAL_LOOKAHEAD  # frames the temporal stage looks ahead (0..4)
     deblock: str = "auto"  # auto|off|N (FFmpeg's deblock filter before the model)
     deinterlace: str = "auto"
     apply_rotation: bool = False
@@ -73,5 +76,7 @@ class UpscaleOptions:
             raise InvalidOptionError(f"--duration must be positive, got {self.duration}")
         if self.max_memory is not None and self.max_memory < 256 * 2**20:
             raise InvalidOptionError(f"--max-memory must be at least 256M, got {self.max_memory}")
+        if not 0 <= self.lookahead <= 4:
+            raise InvalidOptionError(f"--lookahead must be between 0 and 4, got {self.lookahead}")
         if self.fps is not None and self.fps <= 0:
             raise InvalidOptionError(f"--fps must be positive, got {self.fps}")

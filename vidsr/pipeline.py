@@ -479,7 +479,7 @@ def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | N
     level = resolve_level(options.temporal, upscaler.classical)
     if parse_strength(level) == 0:
         return None
-    return TemporalStabilizer(level, device=upscaler.device)
+    return TemporalStabilizer(level, lookahead=options.lookahead, device=upscaler.device)
 
 
 def current_rss() -> int:

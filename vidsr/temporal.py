@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from vidsr.config import AUTO_TEMPORAL
+from vidsr.config import AUTO_TEMPORAL, TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
 from vidsr.metrics import blockiness
 
@@ -232,7 +232,7 @@ class TemporalStabilizer:
     def __init__(
         self,
         strength: float | str = "medium",
-        lookahead: int = 2,
+        lookahead: int = TEMPORAL_LOOKAHEAD,
         device: torch.device | str | None = None,
         tuning: Tuning | None = None,
     ) -> None:
