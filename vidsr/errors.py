@@ -35,6 +35,10 @@ class OutputPathError(VidsrError, OSError):
     """The output path is unusable: equal to the input, or its folder is not writable."""
 
 
+class OutOfMemoryError(VidsrError, MemoryError):
+    """The model ran out of device memory even on the smallest tiles."""
+
+
 class EncoderError(VidsrError, RuntimeError):
     """The encoder or muxer failed (unknown codec, unsupported pixel format, write error)."""
 

@@ -11,7 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidsr.errors import InvalidOptionError, ModelWeightsError, UnsupportedModelError
+from vidsr.errors import (
+    InvalidOptionError,
+    ModelWeightsError,
+    OutOfMemoryError,
+    UnsupportedModelError,
+)
 from vidsr.models.archs import ArchInfo, build_module, detect_arch, module_from_state_dict
 from vidsr.models.catalog import DEFAULT_MODEL, ModelSpec, list_models, resolve_source_file
 from vidsr.models.ncnn import ncnn_to_state_dict
@@ -26,6 +31,19 @@ from vidsr.models.tiling import tiled_apply
 from vidsr.models.weights import cached_state_dict, load_pth, load_verified_pth
 
 log = logging.getLogger(__name__)
+
+MIN_TILE = 32
+"""Smallest tile (LR pixels) the model falls back to after running out of memory."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for torch's out-of-memory errors (CUDA, and the CPU allocator's failures)."""
+    if isinstance(exc, torch.OutOfMemoryError | MemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
 
 
 def _check_scale(scale: float | None) -> None:
@@ -71,7 +89,9 @@ class Upscaler:
     ``tile`` (LR pixels, 0 = whole frame) and ``tile_pad`` may be changed between calls.
     ``compile``: run the network through ``torch.compile`` (CUDA: ``reduce-overhead``, i.e. CUDA
     graphs); if compiling fails, on the first call or later, a warning is logged and the network
-    runs eagerly from then on (``compiled`` says which is in use).
+    runs eagerly from then on (``compiled`` says which is in use). Running out of memory on a
+    batch is not fatal: the batch is run again in tiles (halved each time, down to
+    :data:`MIN_TILE`), and later batches keep that tile size (a warning says so).
     """
 
     def __init__(
@@ -126,6 +146,8 @@ class Upscaler:
             # CUDA graphs reuse their output buffers: copy before the next call
             return self._compiled(x).clone()
         except Exception as exc:  # compilation errors surface on first use
+            if is_out_of_memory(exc):
+                raise
             self._fall_back(exc)
             return self.module(x)
 
@@ -172,14 +194,45 @@ class Upscaler:
         if self._cast_weights:
             x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
         with self._autocast():
-            if self.tile > 0:
-                tile = -(-self.tile // multiple) * multiple
-                pad = -(-self.tile_pad // multiple) * multiple
-                y = tiled_apply(self._run, x, scale=self.native_scale, tile=tile, pad=pad)
-            else:
-                y = self._run(x)
+            y = self._whole_or_tiled(x, multiple)
         s = self.native_scale
         return y[:, :, : h * s, : w * s].float()
+
+    def _whole_or_tiled(self, x: torch.Tensor, multiple: int) -> torch.Tensor:
+        """The network on ``x`` (whole, or in tiles when ``tile`` > 0); out of memory, it
+        retries with smaller tiles."""
+        while True:
+            try:
+                if self.tile <= 0:
+                    return self._run(x)
+                tile = -(-self.tile // multiple) * multiple
+                pad = -(-self.tile_pad // multiple) * multiple
+                return tiled_apply(self._run, x, scale=self.native_scale, tile=tile, pad=pad)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                self._smaller_tiles(x, multiple, exc)
+
+    def _smaller_tiles(self, x: torch.Tensor, multiple: int, exc: BaseException) -> None:
+        """After running out of memory on ``x``: halve the tile (the first time: half the
+        frame's longer side), not below :data:`MIN_TILE`; OutOfMemoryError when it already
+        failed at that size."""
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        n, _, h, w = x.shape
+        current = self.tile if self.tile > 0 else max(h, w)
+        smallest = -(-MIN_TILE // multiple) * multiple
+        tile = max(smallest, (current // 2) // multiple * multiple)
+        if tile >= current:
+            raise OutOfMemoryError(
+                f"out of {self.device.type} memory on {n} frame(s) of {w}x{h} even in "
+                f"{current}-pixel tiles: try --batch 1, --max-memory or --device cpu"
+            ) from exc
+        log.warning(
+            "out of %s memory on %dx%d input: running the model in %d-pixel tiles from now on",
+            self.device.type, w, h, tile,
+        )  # fmt: skip
+        self.tile = tile
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Upscale ``x``: (N,3,h,w) float RGB in [0,1], any device.
