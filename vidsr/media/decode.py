@@ -35,6 +35,8 @@ def frame_planes(frame: av.VideoFrame, layout: PlaneLayout) -> list[np.ndarray]:
 
 
 REORDER_DEPTH = 16
+MAX_DAMAGE_WARNINGS = 5
+"""Damaged packets logged one by one; a summary counts the rest."""
 AUTO_DEBLOCK_FRAMES = 8  # frames judged by --deblock auto
 
 
@@ -69,8 +71,12 @@ class VideoDecoder:
 
     FFmpeg's frame threading is on. A frame without a timestamp (raw elementary streams) gets one
     from the frame rate (``fps`` overrides it); a timestamp that does not increase is moved one
-    tick past the previous frame and logged, so the encoder never sees the same pts twice. A
-    decoding error raises :class:`CorruptInputError`: frames are never skipped silently.
+    tick past the previous frame and logged, so the encoder never sees the same pts twice.
+    Damage does not cost frames: a packet the decoder rejects as invalid data is logged and its
+    frame stands in as a copy of the frame before it, at the packet's own timestamp, as players
+    conceal errors (``damaged`` and ``stood_in`` count them). Any other decoding error, a file
+    that ends before its index says, or a stream where no frame decodes at all raises
+    :class:`CorruptInputError`: frames are never skipped silently.
     Interlaced sources are deinterlaced (bwdif, one frame per frame) unless ``deinterlace`` is
     ``off``, since super-resolution of combed frames amplifies the combing. ``deblock`` is a
     strength for FFmpeg's deblock filter (0: off), or a function that picks one from the luma
@@ -97,6 +103,9 @@ class VideoDecoder:
         self._tick = max(1, round(1 / (rate * self.time_base)))
         self._fps = fps
         self._synthesize = fps is not None or not info.video.has_timestamps
+        self.damaged = 0  # packets rejected as invalid data
+        self.stood_in = 0  # frames replaced by a copy of the frame before
+        self._sent: list[int] = []  # heap of the pts of packets whose frame has not come out
 
     def frames(self) -> Iterator[PlanarFrame]:
         """Yield the window's frames in presentation order."""
@@ -126,7 +135,7 @@ class VideoDecoder:
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            frames = container.decode(stream)
+            frames = self._packets(container, stream, track=False)
             fresh = deinterlace_filter(self._deinterlace, self.info.video.field_order)
             if fresh is not None:  # its own filter: the decoder's keeps state
                 frames = (out for f in frames for out in fresh.push(f))
@@ -151,13 +160,61 @@ class VideoDecoder:
             yield from deblocker.process(frame)
         yield from deblocker.flush()
 
+    def _packets(self, container, stream, track: bool = True) -> Iterator[av.VideoFrame]:
+        """Decode packet by packet; a packet rejected as invalid data is skipped (and, with
+        ``track``, counted and logged).
+
+        With ``track`` the pts of every packet is kept, because with frame threading the error
+        can surface on a later packet than the damaged one: the frames that never come out are
+        what :meth:`_stand_ins` replaces."""
+        for packet in container.demux(stream):
+            if track and packet.pts is not None and not packet.is_discard and not self._synthesize:
+                heapq.heappush(self._sent, packet.pts)
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError as err:
+                if not track:
+                    continue
+                self.damaged += 1
+                if self.damaged <= MAX_DAMAGE_WARNINGS:
+                    at = float("nan") if packet.pts is None else packet.pts * stream.time_base
+                    log.warning(
+                        "%s: damaged packet near %.3f s (%s); the frame before stands in",
+                        self.info.path, float(at), err.strerror or err,
+                    )  # fmt: skip
+                continue
+            yield from frames
+
+    def _stand_ins(
+        self, timed: Iterator[tuple[av.VideoFrame, int | None]]
+    ) -> Iterator[tuple[av.VideoFrame, int | None]]:
+        """Once a packet was rejected, insert in pts order a copy of the frame before (of the
+        first frame, at the start) at the pts of every packet whose frame never came out.
+
+        Undamaged streams pass unchanged (a packet without a frame is then the codec's own
+        business, such as a hidden VP9 frame)."""
+        last: av.VideoFrame | None = None
+        for frame, pts in timed:
+            while pts is not None and self._sent and self._sent[0] <= pts:
+                sent = heapq.heappop(self._sent)
+                if sent < pts and self.damaged:
+                    self.stood_in += 1
+                    yield (last or frame), sent
+            last = frame
+            yield frame, pts
+        while self._sent and last is not None and self.damaged:
+            self.stood_in += 1
+            yield last, heapq.heappop(self._sent)
+
     def _decode(self, container, stream) -> Iterator[PlanarFrame]:
         start = self.info.video.start_time or 0
         prev: int | None = None
         count = 0
+        self.damaged = self.stood_in = 0
+        self._sent = []
         try:
-            frames = self._deblocked(self._filtered(container.decode(stream)))
-            for frame, pts in sorted_timestamps(frames):
+            frames = self._deblocked(self._filtered(self._packets(container, stream)))
+            for frame, pts in self._stand_ins(sorted_timestamps(frames)):
                 if (frame.width, frame.height) != (self.info.video.width, self.info.video.height):
                     raise CorruptInputError(
                         f"frame {count} of {self.info.path} is {frame.width}x{frame.height}, but "
@@ -195,6 +252,13 @@ class VideoDecoder:
             raise CorruptInputError(
                 f"decoding failed after {count} frames of {self.info.path}: {err}"
             ) from err
+        if self.damaged:
+            log.warning(
+                "%s: %d damaged packets; %d frames are copies of the frame before them",
+                self.info.path, self.damaged, self.stood_in,
+            )  # fmt: skip
+            if count == 0:
+                raise CorruptInputError(f"no frame of {self.info.path} could be decoded")
         expected = self.info.video.frames
         whole = self.window.start == 0 and self.window.end is None
         if whole and expected and count < expected:

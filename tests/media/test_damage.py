@@ -1,0 +1,82 @@
+"""A damaged packet costs no frame: the frame before stands in at its timestamp, with a warning."""
+
+from __future__ import annotations
+
+import logging
+
+import av
+import numpy as np
+import pytest
+
+from tests.clips import audio_packets, video_times
+from vidsr import Pipeline, UpscaleOptions
+from vidsr.errors import CorruptInputError
+from vidsr.media.decode import VideoDecoder
+from vidsr.media.probe import probe
+
+
+def damage(src, dst, bad: set[int]) -> list[int]:
+    """Copy ``src`` packet by packet, breaking the video packets numbered in ``bad`` (decode
+    order) so the decoder rejects them (their first NAL unit claims a length past the end);
+    returns the pts of the broken packets."""
+    broken = []
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        n = 0
+        for p in i.demux():
+            if p.dts is None:
+                continue
+            out = streams[p.stream.index]
+            if p.stream.type == "video":
+                if n in bad:
+                    data = bytearray(bytes(p))
+                    data[:4] = (0x7FFFFFF0).to_bytes(4, "big")
+                    q = av.Packet(bytes(data))
+                    q.pts, q.dts, q.time_base = p.pts, p.dts, p.time_base
+                    q.is_keyframe = p.is_keyframe
+                    broken.append(p.pts)
+                    p = q
+                n += 1
+            p.stream = out
+            o.mux(p)
+    return broken
+
+
+@pytest.fixture(scope="module")
+def clip(request):
+    return request.getfixturevalue("clip_factory")(
+        "damage_src.mp4", frames=30, extra={"g": "10", "bf": "0"}
+    )
+
+
+def test_the_frame_before_stands_in_for_a_damaged_packet(clip, tmp_path, caplog):
+    bad = tmp_path / "damaged.mp4"
+    lost = damage(clip, bad, {13, 14, 22})
+    decoder = VideoDecoder(probe(str(bad)))
+    with caplog.at_level(logging.WARNING, logger="vidsr"):
+        frames = list(decoder.frames())
+    assert [f.pts for f in frames] == [f.pts for f in VideoDecoder(probe(str(clip))).frames()]
+    assert decoder.damaged == 3 and decoder.stood_in == 3
+    assert "3 damaged packets; 3 frames are copies" in caplog.text
+    by_pts = {f.pts: i for i, f in enumerate(frames)}
+    for pts in lost:
+        i = by_pts[pts]
+        pairs = zip(frames[i].planes, frames[i - 1].planes, strict=True)
+        assert all(np.array_equal(a, b) for a, b in pairs)
+
+
+def test_a_damaged_file_is_upscaled_whole_with_its_audio(clip, tmp_path):
+    bad = tmp_path / "damaged.mp4"
+    damage(clip, bad, {5})
+    out = tmp_path / "out.mp4"
+    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", temporal="off")
+    stats = Pipeline(options).run(str(bad), str(out))
+    assert video_times(out) == video_times(clip) and stats.frames_encoded == 30
+    assert audio_packets(out) == audio_packets(clip)
+
+
+def test_nothing_decodable_is_an_error(clip, tmp_path):
+    bad = tmp_path / "all_bad.mp4"
+    damage(clip, bad, set(range(30)))
+    with pytest.raises(CorruptInputError, match="cannot decode any video frame"):
+        list(VideoDecoder(probe(str(bad))).frames())
