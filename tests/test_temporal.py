@@ -17,6 +17,7 @@ from vidsr.temporal import (
 )
 
 SCALE = 4
+BACKENDS = ["opencv", "torch"]  # full-resolution work with OpenCV (CPU) or torch (the device)
 
 
 def texture(h: int, w: int, seed: int) -> np.ndarray:
@@ -97,13 +98,14 @@ def test_rejects_mismatched_batches(moving) -> None:
         TemporalStabilizer("medium", lookahead=-1)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("lookahead", [0, 1, 2])
-def test_every_frame_once_in_order_whatever_the_batching(moving, lookahead: int) -> None:
+def test_every_frame_once_in_order_whatever_the_batching(moving, lookahead, backend) -> None:
     _, lr, sr = moving
-    reference = run(TemporalStabilizer("medium", lookahead), lr, sr, batch=len(lr))
+    reference = run(TemporalStabilizer("medium", lookahead, backend=backend), lr, sr, len(lr))
     assert reference.shape == sr.shape
     for batch in (1, 3, 4):
-        out = run(TemporalStabilizer("medium", lookahead), lr, sr, batch)
+        out = run(TemporalStabilizer("medium", lookahead, backend=backend), lr, sr, batch)
         assert torch.allclose(out, reference, atol=1e-6)
     # frame i of the output is frame i: it is closest to SR frame i (the content moves)
     dist = ((reference[:, None] - sr[None]) ** 2).mean(dim=(2, 3, 4))
@@ -128,44 +130,48 @@ def test_reset_forgets_the_pending_frames(moving) -> None:
     assert torch.equal(run(stab, lr[5:], sr[5:], 5), fresh)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("lookahead", [0, 2])
-def test_hard_cut_resets_state(lookahead: int) -> None:
+def test_hard_cut_resets_state(lookahead: int, backend: str) -> None:
     a = clip_from([texture(64, 96, seed=3)] * 5)
     b = clip_from([texture(64, 96, seed=4)[::-1].copy()] * 5)
     lr = downscale(torch.cat([a, b]))
     sr = fake_sr(lr, seed=5)
-    stab = TemporalStabilizer("high", lookahead)
+    stab = TemporalStabilizer("high", lookahead, backend=backend)
     out = run(stab, lr, sr, batch=3)
     assert stab.cuts == 1
     if lookahead == 0:  # nothing before the cut, nothing ahead: the SR frame itself
         assert (out[5] - sr[5]).abs().max() < 3e-5  # kept as two 16-bit fixed-point bands
     # each side of the cut comes out as if it were processed alone
-    alone_a = run(TemporalStabilizer("high", lookahead), lr[:5], sr[:5], 5)
-    alone_b = run(TemporalStabilizer("high", lookahead), lr[5:], sr[5:], 5)
+    alone_a = run(TemporalStabilizer("high", lookahead, backend=backend), lr[:5], sr[:5], 5)
+    alone_b = run(TemporalStabilizer("high", lookahead, backend=backend), lr[5:], sr[5:], 5)
     assert torch.equal(out[:5], alone_a)
     assert torch.equal(out[5:], alone_b)
 
 
-def test_static_noisy_scene_gets_steadier() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_static_noisy_scene_gets_steadier(backend: str) -> None:
     truth = clip_from([texture(64, 96, seed=6)] * 12)
     lr = downscale(truth)
     sr = fake_sr(lr, seed=7)
-    out = run(TemporalStabilizer("medium"), lr, sr, batch=4)
+    out = run(TemporalStabilizer("medium", backend=backend), lr, sr, batch=4)
     ratio = metrics.temporal_difference(out) / metrics.temporal_difference(sr)
     assert ratio < 0.5
     assert psnr(out, truth) > psnr(sr, truth)
 
 
-def test_translation_is_stabilised_without_loss(moving) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_translation_is_stabilised_without_loss(moving, backend: str) -> None:
     truth, lr, sr = moving
-    out = run(TemporalStabilizer("medium"), lr, sr, batch=4)
+    out = run(TemporalStabilizer("medium", backend=backend), lr, sr, batch=4)
     assert psnr(out, truth) >= psnr(sr, truth)
     motion = metrics.estimate_motion(truth)
     assert metrics.warping_error(out, motion) < 0.7 * metrics.warping_error(sr, motion)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("h", "w", "step"), [(96, 128, 12), (192, 256, 24)])
-def test_fast_object_leaves_no_trail(h: int, w: int, step: int) -> None:
+def test_fast_object_leaves_no_trail(h: int, w: int, step: int, backend: str) -> None:
     """A bright box moving 3 (then 6) LR pixels a frame over texture: its edges stay as sharp."""
     bg = texture(h, w, seed=8)
     bh, bw = h // 2, w // 4
@@ -183,7 +189,7 @@ def test_fast_object_leaves_no_trail(h: int, w: int, step: int) -> None:
     mask = torch.from_numpy(np.stack(edges))[:, None]
     lr = downscale(truth)
     sr = fake_sr(lr, seed=9)
-    out = run(TemporalStabilizer("medium"), lr, sr, batch=4)
+    out = run(TemporalStabilizer("medium", backend=backend), lr, sr, batch=4)
     for t in range(len(truth)):
         m, ref = mask[t : t + 1], truth[t : t + 1]
         assert psnr(out[t : t + 1], ref, m) >= psnr(sr[t : t + 1], ref, m) - 0.2
@@ -235,3 +241,20 @@ def test_banded_upscale_equals_whole_frame_resize(h, w, size, monkeypatch) -> No
         # integer factors: the same arithmetic; others: remap's 1/32-pixel fixed point
         err = np.abs(stitched - whole).max()
         assert err < (1e-5 if integer else 0.05)
+
+
+def test_backends_give_the_same_frames(moving) -> None:
+    """The torch path (used for frames on a GPU, run here on the CPU) does what the OpenCV path
+    does, to within interpolation rounding, far below what the stage itself changes."""
+    _, lr, sr = moving
+    stabilisers = {b: TemporalStabilizer("high", backend=b) for b in BACKENDS}
+    opencv, on_torch = (run(stabilisers[b], lr, sr, batch=3) for b in BACKENDS)
+    diff = (opencv - on_torch).abs()
+    assert diff.max() < 2 / 255 and diff.mean() < 0.1 / 255
+    assert (opencv - sr).abs().mean() > 20 * diff.mean()
+    for backend, on_device in (("opencv", False), ("torch", True), ("auto", False)):
+        stab = TemporalStabilizer("high", backend=backend)  # auto: OpenCV for CPU frames
+        stab.process(lr[:2], sr[:2])
+        assert stab._on_device == on_device
+    with pytest.raises(InvalidOptionError, match="backend"):
+        TemporalStabilizer("high", backend="vulkan")

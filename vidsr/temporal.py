@@ -25,6 +25,9 @@ import torch
 from vidsr.config import AUTO_TEMPORAL, TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
 from vidsr.metrics import blockiness
+from vidsr.temporal_device import DeviceSplit
+from vidsr.temporal_device import blend as device_blend
+from vidsr.temporal_device import split as device_split
 
 STRENGTHS: dict[str, float] = {"off": 0.0, "low": 0.3, "medium": 0.6, "high": 1.0}
 """Named strengths for ``--temporal``; ``medium`` is the default."""
@@ -70,7 +73,8 @@ class Tuning:
     tau_max: float = 40.0  # largest noise-adapted tolerance
     detail_tau: float = 5.0  # the detail band (SR minus bicubic) tolerates this times more error
     detail_weight: float = 3.0  # and is blended with this times the base band's weights
-    detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better)
+    detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
+    # OpenCV path only)
     erode: float = 0.5  # confidence is eroded (min filter) over this many LR pixels
     flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
     tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
@@ -125,6 +129,10 @@ class _Split:
     detail: np.ndarray  # uint16, offset _D0
     low: np.ndarray  # uint16
 
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.low.shape[0], self.low.shape[1]
+
     @classmethod
     def empty(cls, h: int, w: int) -> _Split:
         return cls(np.empty((h, w, 3), np.uint16), np.empty((h, w, 3), np.uint16))
@@ -148,7 +156,7 @@ def _detail_f32(detail: np.ndarray) -> np.ndarray:
 @dataclass
 class _Entry:
     lr_y: np.ndarray  # uint8 luma on the flow grid
-    frame: _Split  # the SR output around its input's bicubic upscale
+    frame: _Split | DeviceSplit  # the SR output around its input's bicubic upscale
     back: _Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: _Pair | None = None  # previous frame's view of this one (flow prev -> this)
 
@@ -220,8 +228,10 @@ class TemporalStabilizer:
     ``strength`` is ``off|low|medium|high`` or a number in [0, 1]; ``off`` returns the SR
     tensors unchanged with no lag. Feed consecutive frames with :meth:`process`, then call
     :meth:`flush` at the end of a segment; every frame comes out exactly once, in order.
-    ``device``: where output tensors go (default: the device of the SR input); the work itself
-    runs on the CPU with OpenCV. ``cuts`` counts the scene cuts seen so far.
+    ``device``: where output tensors go (default: the device of the SR input). Motion is
+    estimated on the CPU with OpenCV; the full-resolution work runs there too (``backend``
+    ``opencv``), or on the SR frames' torch device (``torch``, :mod:`vidsr.temporal_device`);
+    ``auto`` picks ``torch`` for frames on a GPU. ``cuts`` counts the scene cuts seen so far.
 
     Memory: buffered SR frames and the history are kept as two 16-bit fixed-point bands (steps
     of 1/65535 and 1/32767, finer than any output format) and frames are blended in bands of
@@ -235,8 +245,12 @@ class TemporalStabilizer:
         lookahead: int = TEMPORAL_LOOKAHEAD,
         device: torch.device | str | None = None,
         tuning: Tuning | None = None,
+        backend: str = "auto",
     ) -> None:
         self.strength = parse_strength(strength)
+        if backend not in ("auto", "opencv", "torch"):
+            raise InvalidOptionError(f"backend must be auto, opencv or torch, got {backend!r}")
+        self.backend = backend
         if lookahead < 0 or int(lookahead) != lookahead:
             raise InvalidOptionError(f"lookahead must be an integer >= 0, got {lookahead!r}")
         self.lookahead = int(lookahead)
@@ -255,15 +269,17 @@ class TemporalStabilizer:
         """Forget every buffered frame and the history (start of a new segment)."""
         self._pending: list[_Entry] = []
         self._last_y: np.ndarray | None = None
-        self._history: _Split | None = None
+        self._history: _Split | DeviceSplit | None = None
         self._factor: float | None = None
+        self._on_device = False  # the full-resolution work runs on the SR frames' device
 
     def bytes_per_pixel(self, batch: int = 1) -> int:
         """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
 
         Buffered SR frames (up to look-ahead + batch), the history and the one being built
         (12 bytes each: two bands of three 16-bit channels), and the float frames it returns
-        (12 bytes each).
+        (12 bytes each). That is host memory on the OpenCV path; the torch path keeps its
+        frames on the device (24 bytes each, float32).
         """
         if self.strength == 0.0:
             return 0
@@ -277,10 +293,18 @@ class TemporalStabilizer:
         if self.strength == 0.0:
             return sr
         self._like = sr[:0] if self.device is None else sr[:0].to(self.device)
-        if self._factor is None:
+        if self._factor is None:  # the first frames of a segment
             self._factor = max(1.0, self.tuning.min_flow_side / min(lr.shape[-2:]))
-        inputs = lr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
+            self._on_device = self.backend == "torch" or (
+                self.backend == "auto" and sr.device.type == "cuda"
+            )
         lumas = _luma_u8(lr, self._factor)
+        if self._on_device:
+            lr = lr.to(sr.device)
+            for i, y in enumerate(lumas):
+                self._append(y, device_split(sr[i], lr[i]))
+            return self._emit(final=False)
+        inputs = lr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
         for i, (y, small) in enumerate(zip(lumas, inputs, strict=True)):
             self._append(y, self._split(sr[i], np.ascontiguousarray(small)))
         return self._emit(final=False)
@@ -298,7 +322,7 @@ class TemporalStabilizer:
             raise InvalidOptionError(f"expected (N,3,h,w) tensors, got {lr.shape} and {sr.shape}")
         if lr.shape[0] != sr.shape[0]:
             raise InvalidOptionError(f"{lr.shape[0]} LR frames but {sr.shape[0]} SR frames")
-        if self._pending and tuple(sr.shape[-2:]) != self._pending[0].frame.low.shape[:2]:
+        if self._pending and tuple(sr.shape[-2:]) != self._pending[0].frame.size:
             raise InvalidOptionError("frame size changed inside a segment: call flush() first")
 
     def _flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -348,7 +372,7 @@ class TemporalStabilizer:
             split.put(rows, cv2.merge([chw[0, rows], chw[1, rows], chw[2, rows]]), up)
         return split
 
-    def _append(self, y: np.ndarray, frame: _Split) -> None:
+    def _append(self, y: np.ndarray, frame: _Split | DeviceSplit) -> None:
         entry = _Entry(y, frame)
         prev = self._last_y
         if prev is not None:
@@ -378,13 +402,45 @@ class TemporalStabilizer:
             count += 1
         if count == 0:
             return self._like.clone()
-        h, w = self._pending[0].frame.low.shape[:2]
+        h, w = self._pending[0].frame.size
+        if self._on_device:
+            frames = []
+            for _ in range(count):
+                current = self._pending[0].frame
+                frame, self._history = device_blend(current, self._sources())  # type: ignore[arg-type]
+                frames.append(frame)
+                self._pending.pop(0)
+            return torch.stack(frames).to(device=self._like.device, dtype=self._like.dtype)
         out = torch.empty((count, 3, h, w), dtype=torch.float32)
         planes = out.numpy()  # written in place
         for i in range(count):
             self._finish(planes[i])
             self._pending.pop(0)
         return out.to(device=self._like.device, dtype=self._like.dtype)
+
+    def _sources(self) -> list[tuple[_Split | DeviceSplit, np.ndarray, np.ndarray]]:
+        """What the oldest pending frame is blended with: the history and each usable
+        look-ahead frame, with the flow in output pixels and the base and detail weights
+        (strength included), both on the flow grid."""
+        t, s = self.tuning, self.strength
+        cur = self._pending[0]
+        found: list[tuple[_Split | DeviceSplit, _Pair, float]] = []
+        if cur.back is not None and self._history is not None:
+            found.append((self._history, cur.back, t.history_weight))
+        for k in range(1, self.lookahead + 1):
+            if k >= len(self._pending) or self._pending[k].back is None:
+                break
+            other = self._pending[k]
+            pair = other.ahead if k == 1 else self._chained(k)
+            found.append((other.frame, pair, t.future_weight / k))  # type: ignore[arg-type]
+        h, w = cur.frame.size
+        sources = []
+        for source, pair, weight in found:
+            fh, fw = pair.flow_an.shape[:2]
+            flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
+            k = np.array([s * weight, s * weight * t.detail_weight], np.float32)
+            sources.append((source, flow, pair.confidence * k))
+        return sources
 
     def _finish(self, out: np.ndarray) -> None:
         """Blend the oldest pending frame with its warped history and look-ahead frames into
@@ -394,27 +450,12 @@ class TemporalStabilizer:
         input) with strict confidence, and the detail the SR model added on top of it with a
         looser one.
         """
-        t, s = self.tuning, self.strength
-        cur = self._pending[0]
-        sources: list[tuple[_Split, _Pair, float]] = []
-        if cur.back is not None and self._history is not None:
-            sources.append((self._history, cur.back, t.history_weight))
-        for k in range(1, self.lookahead + 1):
-            if k >= len(self._pending) or self._pending[k].back is None:
-                break
-            other = self._pending[k]
-            pair = other.ahead if k == 1 else self._chained(k)
-            sources.append((other.frame, pair, t.future_weight / k))  # type: ignore[arg-type]
-        h, w = cur.frame.low.shape[:2]
+        t, cur = self.tuning, self._pending[0]
+        warps = self._sources()
+        h, w = cur.frame.size
         history = _Split.empty(h, w)
-        warps = []  # per source: bands, flow in output pixels, both weights (flow grid)
-        for source, pair, weight in sources:
-            fh, fw = pair.flow_an.shape[:2]
-            flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
-            k = np.array([s * weight, s * weight * t.detail_weight], np.float32)
-            warps.append((source, flow, pair.confidence * k))
         for rows, xy in _bands(h, w):
-            high, low = cur.frame.get(rows)
+            high, low = cur.frame.get(rows)  # type: ignore[union-attr]
             w_low = np.ones(low.shape[:2], np.float32)
             w_high = np.ones(low.shape[:2], np.float32)
             for source, flow, confidence in warps:  # running weighted means of both bands

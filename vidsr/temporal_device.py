@@ -1,0 +1,87 @@
+"""The temporal stage's full-resolution work on a torch device (a GPU).
+
+:class:`vidsr.temporal.TemporalStabilizer` computes motion and confidences on the small input
+with OpenCV. Splitting each SR frame into its bands, warping them and blending them happens at
+the output's resolution: with the frames on a GPU, this module does it there, on whole frames,
+instead of copying every output frame to the CPU and back. The operations are those of the
+OpenCV path (bicubic low band; bilinear warps of both bands, edges replicated; running weighted
+means), in float32, so both paths give the same frames to within interpolation rounding.
+
+torch and numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class DeviceSplit:
+    """A frame as its two bands, (3, H, W) float32 on the device: ``low`` (the bicubic-upscaled
+    input, or its blend, within [0, 1]) and ``detail`` (the rest)."""
+
+    detail: torch.Tensor
+    low: torch.Tensor
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.low.shape[-2]), int(self.low.shape[-1])
+
+
+def split(sr: torch.Tensor, lr: torch.Tensor) -> DeviceSplit:
+    """One SR frame (3, H, W) split around the bicubic upscale of its input (3, h, w)."""
+    sr = sr.detach().float()
+    low = F.interpolate(
+        lr.detach().float()[None], size=tuple(sr.shape[-2:]), mode="bicubic", align_corners=False
+    )[0].clamp_(0.0, 1.0)
+    return DeviceSplit(sr - low, low)
+
+
+def _upscaled(img: np.ndarray, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """(h, w, C) numpy -> (C, H, W) on ``device``, bilinear, pixel centres aligned."""
+    t = torch.from_numpy(np.ascontiguousarray(img)).to(device).permute(2, 0, 1)[None]
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0]
+
+
+def _grid(flow: np.ndarray, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """``grid_sample`` positions (1, H, W, 2) of the output pixels moved by ``flow`` (h, w, 2),
+    given in output pixels on the flow grid."""
+    h, w = size
+    f = _upscaled(flow, size, device)
+    ys = torch.arange(h, device=device, dtype=torch.float32)[:, None]
+    xs = torch.arange(w, device=device, dtype=torch.float32)[None, :]
+    gx = (xs + f[0] + 0.5) * (2.0 / w) - 1.0
+    gy = (ys + f[1] + 0.5) * (2.0 / h) - 1.0
+    return torch.stack([gx, gy], -1)[None]
+
+
+def _warp(img: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    return F.grid_sample(
+        img[None], grid, mode="bilinear", padding_mode="border", align_corners=False
+    )[0]
+
+
+def blend(
+    cur: DeviceSplit, sources: list[tuple[DeviceSplit, np.ndarray, np.ndarray]]
+) -> tuple[torch.Tensor, DeviceSplit]:
+    """The frame ``cur`` blended with its ``sources``: (split, flow in output pixels, base and
+    detail weights), both on the flow grid. Returns the output (3, H, W) in [0, 1] and the
+    split to keep as history."""
+    device, size = cur.low.device, cur.size
+    high, low = cur.detail.clone(), cur.low.clone()
+    w_high = torch.ones((1, *size), device=device)
+    w_low = torch.ones((1, *size), device=device)
+    for source, flow, weights in sources:
+        grid = _grid(flow, size, device)
+        a, d = _upscaled(weights, size, device).split(1)
+        high.addcmul_(_warp(source.detail, grid), d)
+        low.addcmul_(_warp(source.low, grid), a)
+        w_high += d
+        w_low += a
+    low.div_(w_low).clamp_(0.0, 1.0)
+    out = high.div_(w_high).add_(low).clamp_(0.0, 1.0)
+    return out, DeviceSplit(out - low, low)
