@@ -80,3 +80,21 @@ def test_nothing_decodable_is_an_error(clip, tmp_path):
     damage(clip, bad, set(range(30)))
     with pytest.raises(CorruptInputError, match="cannot decode any video frame"):
         list(VideoDecoder(probe(str(bad))).frames())
+
+
+def test_raw_stream_keeps_its_frame_count(shared_data, tmp_path):
+    """A raw H.264 stream has no timestamps: frames are timed by their count, so a lost frame
+    would shift every later one. The stand-in keeps the count (30) and so the length."""
+    src = shared_data / "clips" / "cars_320x240_h264_annexb.h264"
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(video=0) if p.size]
+    data = bytearray(src.read_bytes())
+    pos, size = packets[10]
+    data[pos + 8 : pos + size] = bytes(b ^ 0x5A for b in data[pos + 8 : pos + size])
+    bad = tmp_path / "damaged.h264"
+    bad.write_bytes(bytes(data))
+    decoder = VideoDecoder(probe(str(bad)))
+    frames = list(decoder.frames())
+    reference = list(VideoDecoder(probe(str(src))).frames())
+    assert decoder.damaged >= 1 and decoder.stood_in == decoder.damaged
+    assert [f.pts for f in frames] == [f.pts for f in reference] and len(frames) == 30

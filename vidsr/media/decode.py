@@ -73,8 +73,8 @@ class VideoDecoder:
     from the frame rate (``fps`` overrides it); a timestamp that does not increase is moved one
     tick past the previous frame and logged, so the encoder never sees the same pts twice.
     Damage does not cost frames: a packet the decoder rejects as invalid data is logged and its
-    frame stands in as a copy of the frame before it, at the packet's own timestamp, as players
-    conceal errors (``damaged`` and ``stood_in`` count them). Any other decoding error, a file
+    frame stands in as a copy of the frame before it, at the packet's own timestamp (in raw
+    streams, timed by frame count, where the error shows), as players conceal errors (``damaged`` and ``stood_in`` count them). Any other decoding error, a file
     that ends before its index says, or a stream where no frame decodes at all raises
     :class:`CorruptInputError`: frames are never skipped silently.
     Interlaced sources are deinterlaced (bwdif, one frame per frame) unless ``deinterlace`` is
@@ -106,6 +106,7 @@ class VideoDecoder:
         self.damaged = 0  # packets rejected as invalid data
         self.stood_in = 0  # frames replaced by a copy of the frame before
         self._sent: list[int] = []  # heap of the pts of packets whose frame has not come out
+        self._unplaced = 0  # rejected packets without a usable pts (raw streams)
 
     def frames(self) -> Iterator[PlanarFrame]:
         """Yield the window's frames in presentation order."""
@@ -176,6 +177,8 @@ class VideoDecoder:
                 if not track:
                     continue
                 self.damaged += 1
+                if packet.pts is None or self._synthesize:
+                    self._unplaced += 1
                 if self.damaged <= MAX_DAMAGE_WARNINGS:
                     at = float("nan") if packet.pts is None else packet.pts * stream.time_base
                     log.warning(
@@ -192,9 +195,15 @@ class VideoDecoder:
         first frame, at the start) at the pts of every packet whose frame never came out.
 
         Undamaged streams pass unchanged (a packet without a frame is then the codec's own
-        business, such as a hidden VP9 frame)."""
+        business, such as a hidden VP9 frame). In streams without timestamps (raw elementary
+        streams), where frames are timed by their count, the copy comes where the error was
+        seen, so the count and the length stay right."""
         last: av.VideoFrame | None = None
         for frame, pts in timed:
+            while self._unplaced:
+                self._unplaced -= 1
+                self.stood_in += 1
+                yield (last or frame), None
             while pts is not None and self._sent and self._sent[0] <= pts:
                 sent = heapq.heappop(self._sent)
                 if sent < pts and self.damaged:
@@ -205,6 +214,10 @@ class VideoDecoder:
         while self._sent and last is not None and self.damaged:
             self.stood_in += 1
             yield last, heapq.heappop(self._sent)
+        while self._unplaced and last is not None:
+            self._unplaced -= 1
+            self.stood_in += 1
+            yield last, None
 
     def _decode(self, container, stream) -> Iterator[PlanarFrame]:
         start = self.info.video.start_time or 0
@@ -212,6 +225,7 @@ class VideoDecoder:
         count = 0
         self.damaged = self.stood_in = 0
         self._sent = []
+        self._unplaced = 0
         try:
             frames = self._deblocked(self._filtered(self._packets(container, stream)))
             for frame, pts in self._stand_ins(sorted_timestamps(frames)):
