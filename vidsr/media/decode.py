@@ -74,8 +74,9 @@ class VideoDecoder:
     tick past the previous frame and logged, so the encoder never sees the same pts twice.
     Damage does not cost frames: a packet the decoder rejects as invalid data is logged and its
     frame stands in as a copy of the frame before it, at the packet's own timestamp (in raw
-    streams, timed by frame count, where the error shows), as players conceal errors (``damaged`` and ``stood_in`` count them). Any other decoding error, a file
-    that ends before its index says, or a stream where no frame decodes at all raises
+    streams, timed by frame count, where the error shows), as players conceal errors
+    (``damaged`` and ``stood_in`` count them). Any other decoding error, a file that ends
+    before its index says, or a stream where no frame decodes at all raises
     :class:`CorruptInputError`: frames are never skipped silently.
     Interlaced sources are deinterlaced (bwdif, one frame per frame) unless ``deinterlace`` is
     ``off``, since super-resolution of combed frames amplifies the combing. ``deblock`` is a

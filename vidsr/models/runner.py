@@ -224,9 +224,10 @@ class Upscaler:
         smallest = -(-MIN_TILE // multiple) * multiple
         tile = max(smallest, (current // 2) // multiple * multiple)
         if tile >= current:
+            hint = "--batch 1 or --device cpu" if self.device.type == "cuda" else "--batch 1"
             raise OutOfMemoryError(
                 f"out of {self.device.type} memory on {n} frame(s) of {w}x{h} even in "
-                f"{current}-pixel tiles: try --batch 1, --max-memory or --device cpu"
+                f"{current}-pixel tiles: try {hint}"
             ) from exc
         log.warning(
             "out of %s memory on %dx%d input: running the model in %d-pixel tiles from now on",
