@@ -258,3 +258,22 @@ def test_backends_give_the_same_frames(moving) -> None:
         assert stab._on_device == on_device
     with pytest.raises(InvalidOptionError, match="backend"):
         TemporalStabilizer("high", backend="vulkan")
+
+
+def test_gpu_path_only_when_its_frames_fit(monkeypatch, caplog) -> None:
+    """On a GPU the stage keeps whole float32 frames there; when half the free memory cannot
+    hold them (8K on a small card), it keeps to the CPU path and says so."""
+    import logging
+
+    from vidsr.temporal_device import device_bytes
+
+    sr = torch.empty(4, 3, 4320, 7680, device="meta")  # only its shape and device are read
+    need = device_bytes(4320 * 7680, 2 + 4 + 3)
+    assert need > 9 * 24 * 4320 * 7680
+    stab = TemporalStabilizer("medium", lookahead=2)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2 * need, 80 << 30))
+    assert stab._fits(sr)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (need, 8 << 30))
+    with caplog.at_level(logging.WARNING, logger="vidsr"):
+        assert not stab._fits(sr)
+    assert "temporal stage on the CPU" in caplog.text

@@ -15,6 +15,7 @@ torch, numpy and OpenCV only: this module never imports PyAV.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -25,9 +26,11 @@ import torch
 from vidsr.config import AUTO_TEMPORAL, TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
 from vidsr.metrics import blockiness
-from vidsr.temporal_device import DeviceSplit
+from vidsr.temporal_device import DeviceSplit, device_bytes
 from vidsr.temporal_device import blend as device_blend
 from vidsr.temporal_device import split as device_split
+
+log = logging.getLogger(__name__)
 
 STRENGTHS: dict[str, float] = {"off": 0.0, "low": 0.3, "medium": 0.6, "high": 1.0}
 """Named strengths for ``--temporal``; ``medium`` is the default."""
@@ -296,7 +299,7 @@ class TemporalStabilizer:
         if self._factor is None:  # the first frames of a segment
             self._factor = max(1.0, self.tuning.min_flow_side / min(lr.shape[-2:]))
             self._on_device = self.backend == "torch" or (
-                self.backend == "auto" and sr.device.type == "cuda"
+                self.backend == "auto" and sr.device.type == "cuda" and self._fits(sr)
             )
         lumas = _luma_u8(lr, self._factor)
         if self._on_device:
@@ -316,6 +319,20 @@ class TemporalStabilizer:
         return out
 
     # --- internals -------------------------------------------------------------------------------
+
+    def _fits(self, sr: torch.Tensor) -> bool:
+        """Whether the frames this stage would hold fit in half the GPU's free memory (the
+        model keeps the rest); if not, the OpenCV path runs, with a warning."""
+        frames = self.lookahead + len(sr) + 3  # buffered, history, the one being built
+        need = device_bytes(int(sr.shape[-2]) * int(sr.shape[-1]), frames)
+        free, _ = torch.cuda.mem_get_info(sr.device)
+        if need <= free // 2:
+            return True
+        log.warning(
+            "temporal stage on the CPU: its %d frames of %dx%d need %d MiB, %d MiB are free on %s",
+            frames, sr.shape[-1], sr.shape[-2], need >> 20, free >> 20, sr.device,
+        )  # fmt: skip
+        return False
 
     def _check(self, lr: torch.Tensor, sr: torch.Tensor) -> None:
         if lr.ndim != 4 or sr.ndim != 4 or lr.shape[1] != 3 or sr.shape[1] != 3:

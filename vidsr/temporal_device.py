@@ -19,6 +19,12 @@ import torch
 import torch.nn.functional as F
 
 
+def device_bytes(pixels: int, frames: int) -> int:
+    """Device memory for ``frames`` split frames of ``pixels`` pixels (two float32 bands of
+    three channels), plus the work space of one blend (sampling grid, weights, warped bands)."""
+    return 24 * pixels * frames + 64 * pixels
+
+
 @dataclass
 class DeviceSplit:
     """A frame as its two bands, (3, H, W) float32 on the device: ``low`` (the bicubic-upscaled
