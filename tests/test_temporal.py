@@ -277,3 +277,18 @@ def test_gpu_path_only_when_its_frames_fit(monkeypatch, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="vidsr"):
         assert not stab._fits(sr)
     assert "temporal stage on the CPU" in caplog.text
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none here)")
+def test_frames_on_a_gpu_are_stabilised_there(moving) -> None:
+    """With the SR frames on CUDA, ``auto`` blends them there and gives the CPU's frames."""
+    _, lr, sr = moving
+    on_cpu = run(TemporalStabilizer("high"), lr, sr, batch=3)
+    stab = TemporalStabilizer("high")
+    parts = [stab.process(lr[i : i + 3].cuda(), sr[i : i + 3].cuda()) for i in range(0, 10, 3)]
+    assert stab._on_device
+    parts.append(stab.flush())
+    on_gpu = torch.cat([p for p in parts if len(p)])
+    assert on_gpu.device.type == "cuda"
+    diff = (on_gpu.cpu() - on_cpu).abs()
+    assert diff.max() < 2 / 255 and diff.mean() < 0.1 / 255
