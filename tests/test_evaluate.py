@@ -144,6 +144,11 @@ def test_video_eval_temporal_stage_steadies_a_network(texture_clip: Path) -> Non
     assert rows["model"]["warping_error"] < 0.5 * rows["per_frame"]["warping_error"]
     assert rows["model"]["tof"] < rows["per_frame"]["tof"]
     assert medium["fps"] == rows["model"]["fps"] < rows["per_frame"]["fps"]
+    causal = evaluate_video_model(
+        "realesr-animevideov3", texture_clip, frames=6, device="cpu", lookahead=0
+    )
+    assert causal["lookahead"] == 0 and medium["lookahead"] == 2
+    assert causal["methods"][0]["psnr"] != rows["model"]["psnr"]  # the option reaches the stage
 
     off = evaluate_video_model(
         "realesr-animevideov3", texture_clip, frames=6, device="cpu", temporal="off", batch=5
@@ -183,6 +188,8 @@ def test_eval_video_command(capsys, texture_clip: Path, tmp_path: Path) -> None:
         (["--video", str(texture_clip), "--jpeg", "30"], ["--jpeg", "image set"]),
         ([str(tmp_path), "--crf", "30"], ["--crf", "--video"]),
         (["--video", str(texture_clip), "--temporal", "strong"], ["temporal strength"]),
+        ([str(tmp_path), "--lookahead", "0"], ["--lookahead", "--video"]),
+        (["--video", str(texture_clip), "--lookahead", "-1"], ["lookahead"]),
     ]:
         code = main(["eval", "-m", "bicubic", *argv])
         err = capsys.readouterr().err.strip()

@@ -169,6 +169,7 @@ def _add_eval(sub) -> None:
         help="stabiliser: auto (default: medium; off for bicubic/lanczos), off, low, medium, high "
         "or a number in [0, 1]",
     )
+    v.add_argument("--lookahead", type=int, default=None, help="stabiliser look-ahead (2)")
     v.add_argument("--batch", type=int, default=None, help="frames per model call (4)")
 
 
@@ -370,8 +371,8 @@ def _check_eval_args(args) -> None:
         )
     names = ("--lr-dir", "--jpeg", "--limit") if args.video else ("--frames", "--crf", "--batch")
     given = [n for n in names if getattr(args, n[2:].replace("-", "_")) not in (None, 0)]
-    if not args.video and args.temporal is not None:
-        given.append("--temporal")
+    if not args.video:
+        given += [n for n in ("--temporal", "--lookahead") if getattr(args, n[2:]) is not None]
     if given:
         kind = "an image set" if args.video else "--video"
         raise InvalidOptionError(f"{', '.join(given)} only apply to {kind}")
@@ -415,6 +416,7 @@ def _cmd_eval(args) -> int:
 def _eval_video(args) -> int:
     import json
 
+    from vidsr.config import TEMPORAL_LOOKAHEAD
     from vidsr.evaluate import json_ready
     from vidsr.evaluate_video import DEFAULT_FRAMES, evaluate_video_model
 
@@ -428,6 +430,7 @@ def _eval_video(args) -> int:
         frames=args.frames if args.frames is not None else DEFAULT_FRAMES,
         crf=args.crf,
         temporal=args.temporal or "auto",
+        lookahead=TEMPORAL_LOOKAHEAD if args.lookahead is None else args.lookahead,
         batch=args.batch or 4,
         ssim=not args.no_ssim,
     )

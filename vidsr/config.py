@@ -27,6 +27,13 @@ AUTO_TEMPORAL = "medium"
 in ``scripts/bench_temporal.py``: warping error -38..-73%, PSNR +0.14..+0.18 dB (README)."""
 TEMPORAL_LOOKAHEAD = 2
 """Frames the temporal stage looks ahead by default (0: causal, about half the cost)."""
+MAX_LOOKAHEAD = 4  # job segments' 0.5 s post-roll covers it down to 8 fps
+
+
+def check_lookahead(value: int) -> None:
+    """InvalidOptionError unless ``value`` is a look-ahead vidsr runs (0..MAX_LOOKAHEAD)."""
+    if not 0 <= value <= MAX_LOOKAHEAD or int(value) != value:
+        raise InvalidOptionError(f"--lookahead must be between 0 and {MAX_LOOKAHEAD}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,6 @@ class UpscaleOptions:
             raise InvalidOptionError(f"--duration must be positive, got {self.duration}")
         if self.max_memory is not None and self.max_memory < 256 * 2**20:
             raise InvalidOptionError(f"--max-memory must be at least 256M, got {self.max_memory}")
-        if not 0 <= self.lookahead <= 4:
-            raise InvalidOptionError(f"--lookahead must be between 0 and 4, got {self.lookahead}")
+        check_lookahead(self.lookahead)
         if self.fps is not None and self.fps <= 0:
             raise InvalidOptionError(f"--fps must be positive, got {self.fps}")

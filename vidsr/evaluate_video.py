@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from vidsr import metrics
+from vidsr.config import TEMPORAL_LOOKAHEAD, check_lookahead
 from vidsr.errors import InvalidOptionError
 from vidsr.evaluate import Upscale, bicubic_upscale, make_lr
 
@@ -105,12 +106,12 @@ def score_clip(
 
 
 def _run_model(
-    upscale: Upscale, lr: torch.Tensor, scale: int, temporal: str, batch: int
+    upscale: Upscale, lr: torch.Tensor, scale: int, temporal: str, lookahead: int, batch: int
 ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
     """Per-frame output, stabilised output (None when off), model and temporal seconds."""
     from vidsr.temporal import TemporalStabilizer, parse_strength
 
-    stabiliser = TemporalStabilizer(temporal) if parse_strength(temporal) > 0 else None
+    stabiliser = TemporalStabilizer(temporal, lookahead) if parse_strength(temporal) > 0 else None
     per_frame: list[np.ndarray] = []
     steady: list[np.ndarray] = []
     model_s = temporal_s = 0.0
@@ -150,6 +151,7 @@ def evaluate_video(
     frames: int = DEFAULT_FRAMES,
     crf: int | None = None,
     temporal: str | float = "auto",
+    lookahead: int = TEMPORAL_LOOKAHEAD,
     batch: int = 4,
     ssim: bool = True,
 ) -> dict[str, Any]:
@@ -157,18 +159,19 @@ def evaluate_video(
 
     ``crf`` codes the LR with libx264 at that CRF first (None: lossless LR). ``temporal`` is the
     stabiliser's strength (``auto``: ``off`` when ``upscale.classical`` is true, else the
-    pipeline's default). Returns ``{"video", "scale", "frames", "size": [W, H], "crf",
-    "temporal", "fps", "model_seconds", "temporal_seconds", "methods": [row, ...]}``, where
-    each row is ``{"method", "temporal", "psnr", "ssim", "warping_error", "tof", "flicker",
-    "blockiness", "fps"}`` and ``method`` is ``model`` (with its temporal setting),
-    ``per_frame`` (the model with the temporal stage off; only when it is on) and ``bicubic``
-    (the MATLAB bicubic baseline). ``fps`` is frames per second of the model plus its temporal
-    stage. PSNR of identical clips is ``inf``.
+    pipeline's default) and ``lookahead`` its look-ahead. Returns ``{"video", "scale",
+    "frames", "size": [W, H], "crf", "temporal", "lookahead", "fps", "model_seconds",
+    "temporal_seconds", "methods": [row, ...]}``, where each row is ``{"method", "temporal",
+    "psnr", "ssim", "warping_error", "tof", "flicker", "blockiness", "fps"}`` and ``method`` is
+    ``model`` (with its temporal setting), ``per_frame`` (the model with the temporal stage off;
+    only when it is on) and ``bicubic`` (the MATLAB bicubic baseline). ``fps`` is frames per
+    second of the model plus its temporal stage. PSNR of identical clips is ``inf``.
     """
     if int(scale) != scale or scale < 1:
         raise InvalidOptionError(f"evaluation needs an integer scale >= 1, not {scale}")
     if batch < 1:
         raise InvalidOptionError(f"batch must be at least 1, got {batch}")
+    check_lookahead(lookahead)
     scale = int(scale)
     from vidsr.temporal import resolve_level
 
@@ -182,7 +185,7 @@ def evaluate_video(
     lr = to_float(lr_u8)
     n = len(hr)
 
-    per_frame, steady, model_s, temporal_s = _run_model(upscale, lr, scale, level, batch)
+    per_frame, steady, model_s, temporal_s = _run_model(upscale, lr, scale, level, lookahead, batch)
     t0 = time.perf_counter()
     base = np.concatenate(
         [to_uint8(bicubic_upscale(lr[i : i + batch], scale)) for i in range(0, n, batch)]
@@ -210,6 +213,7 @@ def evaluate_video(
         "size": [int(hr.shape[2]), int(hr.shape[1])],
         "crf": crf,
         "temporal": level,
+        "lookahead": lookahead,
         "fps": methods[0]["fps"],
         "model_seconds": model_s,
         "temporal_seconds": temporal_s,
@@ -228,6 +232,7 @@ def evaluate_video_model(
     frames: int = DEFAULT_FRAMES,
     crf: int | None = None,
     temporal: str | float = "auto",
+    lookahead: int = TEMPORAL_LOOKAHEAD,
     batch: int = 4,
     ssim: bool = True,
 ) -> dict[str, Any]:
@@ -246,6 +251,7 @@ def evaluate_video_model(
         frames=frames,
         crf=crf,
         temporal=temporal,
+        lookahead=lookahead,
         batch=batch,
         ssim=ssim,
     )
