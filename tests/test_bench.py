@@ -77,6 +77,12 @@ def test_temporal_stage_is_timed_when_on(tiny, one_thread):
     assert r["frames"] == 8  # frames held back by the stage all come out
     assert list(r["stages"]) == ["decode", "color", "model", "temporal", "encode"]
     assert r["stages"]["temporal"]["s"] > 0
+    # the whole pipeline is timed without the stage too: the share of its time the stage costs
+    assert r["whole_without_temporal_s"] > 0
+    assert r["temporal_share"] == pytest.approx(1 - r["whole_without_temporal_s"] / r["whole_s"])
+    assert "temporal stage share" in bench.format_table(r)
+    off = bench.run_bench(str(tiny), UpscaleOptions(model="bicubic", **FAST), frames=4)
+    assert "temporal_share" not in off and "temporal stage share" not in bench.format_table(off)
 
 
 def test_flops_of_animevideov3_match_its_conv_shapes():

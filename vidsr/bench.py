@@ -480,7 +480,9 @@ def run_bench(
     stage-by-stage run are measured ``repeat`` times, alternating, and the fastest of each kept
     (other jobs on a shared machine only ever make a run slower). The baseline, when asked for,
     runs once after them. Returns a dict with at least :data:`RESULT_KEYS`; ``efficiency`` is
-    model-only seconds / whole-pipeline seconds for the same frames.
+    model-only seconds / whole-pipeline seconds for the same frames. With the temporal stage on,
+    the whole pipeline is also timed without it: ``whole_without_temporal_s`` and
+    ``temporal_share`` (1 - that time / ``whole_s``, the share of the time the stage costs).
     """
     from vidsr.media.probe import probe
     from vidsr.models import load_model
@@ -527,10 +529,17 @@ def run_bench(
         ext = ext if ext in (".mp4", ".mkv", ".mov") else ".mkv"
         best_whole: dict[str, Any] | None = None
         best_stages: dict[str, Any] | None = None
+        best_off: dict[str, Any] | None = None  # the whole pipeline with the temporal stage off
+        temporal_on = temporal_stage(options, upscaler) is not None
         for _ in range(repeat):
             whole = _run_whole(clip, options, upscaler, str(Path(tmp) / f"whole{ext}"))
             if best_whole is None or whole["whole_s"] < best_whole["whole_s"]:
                 best_whole = whole
+            if temporal_on:
+                no_stage = dataclasses.replace(options, temporal="off")
+                off = _run_whole(clip, no_stage, upscaler, str(Path(tmp) / f"off{ext}"))
+                if best_off is None or off["whole_s"] < best_off["whole_s"]:
+                    best_off = off
             post = temporal_stage(options, upscaler)
             staged = run_stages(info, upscaler, options, str(Path(tmp) / f"stages{ext}"), post)
             best_stages = _fastest(best_stages, staged)
@@ -570,6 +579,9 @@ def run_bench(
             else flops * count / stages["model"]["cpu_s"] / 1e9,
             baseline=None,
         )
+        if best_off is not None:  # what the temporal stage adds to the pipeline's time
+            result["whole_without_temporal_s"] = best_off["whole_s"]
+            result["temporal_share"] = 1.0 - best_off["whole_s"] / whole_s
         if baseline:
             reason = baseline_unavailable()
             if reason is not None:
@@ -684,6 +696,9 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(
         row("whole pipeline", result["whole_s"], result["whole_cpu_s"], result["peak_rss_mb"])
     )
+    if "temporal_share" in result:
+        off_s = result["whole_without_temporal_s"]
+        lines.append(f"{'  with temporal off':<24}{off_s:>8.2f}{n / off_s:>8.2f}")
     base = result.get("baseline")
     if base and "skipped" not in base:
         lines.append(
@@ -701,6 +716,11 @@ def format_table(result: dict[str, Any]) -> str:
         f"{result['cpu_efficiency'] or 0:.2f} CPU time"
         f"   (model thread busy in the pipeline: {result['pipeline_model_busy_s']:.2f} s)"
     )
+    if "temporal_share" in result:
+        lines.append(
+            f"temporal stage share               {result['temporal_share']:.0%} of the whole "
+            "pipeline's time (1 - time with it off / time with it on)"
+        )
     if result["model_gflops"]:
         lines.append(
             f"model FLOP rate                    {result['model_gflops']:.0f} GFLOP/s"
