@@ -455,8 +455,8 @@ class TemporalStabilizer:
         for source, pair, weight in found:
             fh, fw = pair.flow_an.shape[:2]
             flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
-            k = np.array([s * weight, s * weight * t.detail_weight], np.float32)
-            sources.append((source, flow, pair.confidence * k))
+            gains = np.array([s * weight, s * weight * t.detail_weight], np.float32)
+            sources.append((source, flow, pair.confidence * gains))
         return sources
 
     def _finish(self, out: np.ndarray) -> None:
