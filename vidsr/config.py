@@ -24,7 +24,7 @@ def parse_size(text: str) -> int:
 DEFAULT_MODEL = "realesr-animevideov3"
 AUTO_TEMPORAL = "medium"
 """What ``temporal="auto"`` means for a network (classical resamplers get ``off``); benchmarked
-in ``scripts/bench_temporal.py``: warping error -38..-73%, PSNR +0.14..+0.18 dB (README)."""
+in ``scripts/bench_temporal.py``: warping error -40..-75%, PSNR +0.15..+0.20 dB (README)."""
 TEMPORAL_LOOKAHEAD = 2
 """Frames the temporal stage looks ahead by default (0: causal, about half the cost)."""
 MAX_LOOKAHEAD = 4  # job segments' 0.5 s post-roll covers it down to 8 fps
