@@ -421,7 +421,6 @@ class TemporalStabilizer:
             count += 1
         if count == 0:
             return self._like.clone()
-        h, w = self._pending[0].frame.size
         if self._on_device:
             frames = []
             for _ in range(count):
@@ -430,6 +429,7 @@ class TemporalStabilizer:
                 frames.append(frame)
                 self._pending.pop(0)
             return torch.stack(frames).to(device=self._like.device, dtype=self._like.dtype)
+        h, w = self._pending[0].frame.size
         out = torch.empty((count, 3, h, w), dtype=torch.float32)
         planes = out.numpy()  # written in place
         for i in range(count):

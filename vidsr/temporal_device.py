@@ -21,8 +21,11 @@ import torch.nn.functional as F
 
 def device_bytes(pixels: int, frames: int) -> int:
     """Device memory for ``frames`` split frames of ``pixels`` pixels (two float32 bands of
-    three channels), plus the work space of one blend (sampling grid, weights, warped bands)."""
-    return 24 * pixels * frames + 64 * pixels
+    three channels), plus the work space of one blend, counted from the tensors :func:`blend`
+    allocates: the bands it accumulates and their weights (32 bytes a pixel), per source the
+    upscaled flow, the positions and the grid (24), the weights (8) and the two warped bands
+    (24), and the output with its split (36): 124 bytes, rounded up to 128."""
+    return 24 * pixels * frames + 128 * pixels
 
 
 @dataclass
