@@ -11,6 +11,7 @@ from vidsr import metrics
 from vidsr.errors import InvalidOptionError
 from vidsr.temporal import (
     TemporalStabilizer,
+    Tuning,
     deblock_decision,
     parse_deblock,
     parse_strength,
@@ -158,6 +159,36 @@ def test_static_noisy_scene_gets_steadier(backend: str) -> None:
     ratio = metrics.temporal_difference(out) / metrics.temporal_difference(sr)
     assert ratio < 0.5
     assert psnr(out, truth) > psnr(sr, truth)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_still_area_holds_its_output_within_the_limit(backend: str) -> None:
+    """Where nothing moves, changes of the SR frames below the hold limit (coding noise on a
+    still picture) no longer reach the output; a larger change (from frame 6, seen earlier
+    through the look-ahead) is followed, never more than the limit from the blended frame."""
+    truth = clip_from([texture(64, 96, seed=10)] * 10)
+    lr = downscale(truth)
+    sr = fake_sr(lr[:1], seed=11).repeat(10, 1, 1, 1)
+    gen = torch.Generator().manual_seed(12)
+    sr = sr + (torch.rand(sr.shape, generator=gen) - 0.5) * (0.4 / 255)  # +-0.2 levels
+    sr[6:] += 0.05  # a lasting step of 12.75 levels
+    stab = TemporalStabilizer("high", backend=backend)
+    out = run(stab, lr, sr.clamp(0, 1), batch=3)
+    free = run(TemporalStabilizer("high", backend=backend, tuning=Tuning(hold_levels=0)), lr,
+               sr.clamp(0, 1), batch=3)  # fmt: skip
+    limit = Tuning().hold_levels * stab.strength / 255
+    assert (out - free).abs().max() <= limit + 2e-5
+    # frames 1-3: the step is not yet in their look-ahead, so only the noise changes them
+    still = [float((out[t] - out[t - 1]).abs().max()) for t in range(1, 4)]
+    moved = [float((free[t] - free[t - 1]).abs().max()) for t in range(1, 4)]
+    assert max(still) < 2e-5 < min(moved)
+    assert float((out[9] - out[3]).mean()) > 0.03  # the step came through (it is 0.05)
+
+
+def test_hold_leaves_moving_areas_alone(moving) -> None:
+    _, lr, sr = moving
+    free = run(TemporalStabilizer("high", tuning=Tuning(hold_levels=0)), lr, sr, batch=3)
+    assert torch.equal(run(TemporalStabilizer("high"), lr, sr, batch=3), free)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -6,7 +6,9 @@ the previous stabilised output and the next few SR outputs onto the current fram
 them in where the warp is trustworthy: the flow passes a forward-backward check, is smooth (no
 motion boundary) and the warped input matches the current input. Elsewhere the current SR frame
 is kept untouched. Two bands are blended separately: the bicubic-upscaled input (strictly) and
-the detail the model added over it (more loosely, since that is what shimmers). Scene cuts reset
+the detail the model added over it (more loosely, since that is what shimmers). Where the input
+is still, the output then keeps its previous value unless the blend moved further than about a
+level (the hold: coding noise on a still picture changes the blend by less). Scene cuts reset
 the state, so nothing crosses a cut. ``deblock_decision`` judges from decoded luma whether a
 deblocking pre-pass (``vidsr.media.deblock``) is worth applying.
 
@@ -28,6 +30,7 @@ from vidsr.errors import InvalidOptionError
 from vidsr.metrics import blockiness
 from vidsr.temporal_device import DeviceSplit, device_bytes
 from vidsr.temporal_device import blend as device_blend
+from vidsr.temporal_device import hold as device_hold
 from vidsr.temporal_device import split as device_split
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,10 @@ class Tuning:
     detail_weight: float = 3.0  # and is blended with this times the base band's weights
     detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
     # OpenCV path only)
+    # still areas: the output keeps its previous value while the blended frame stays within
+    # this many levels (of 255, at strength 1) of it, so coding noise there no longer flickers
+    hold_levels: float = 1.6
+    hold_flow: float = 0.1  # motion (LR pixels) below which an area counts as still
     erode: float = 0.5  # confidence is eroded (min filter) over this many LR pixels
     flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
     tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
@@ -275,6 +282,7 @@ class TemporalStabilizer:
         self._pending: list[_Entry] = []
         self._last_y: np.ndarray | None = None
         self._history: _Split | DeviceSplit | None = None
+        self._shown: np.ndarray | torch.Tensor | None = None  # the last output, for the hold
         self._factor: float | None = None
         self._on_device = False  # the full-resolution work runs on the SR frames' device
 
@@ -282,13 +290,14 @@ class TemporalStabilizer:
         """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
 
         Buffered SR frames (up to look-ahead + batch), the history and the one being built
-        (12 bytes each: two bands of three 16-bit channels), and the float frames it returns
-        (12 bytes each). That is host memory on the OpenCV path; the torch path keeps its
-        frames on the device (24 bytes each, float32).
+        (12 bytes each: two bands of three 16-bit channels), the last output for the hold (6:
+        three 16-bit channels) and the float frames it returns (12 bytes each). That is host
+        memory on the OpenCV path; the torch path keeps its frames on the device (24 bytes
+        each, float32).
         """
         if self.strength == 0.0:
             return 0
-        return 12 * (self.lookahead + batch) + 24 + 12 * max(batch, self.lookahead)
+        return 12 * (self.lookahead + batch) + 24 + 6 + 12 * max(batch, self.lookahead)
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -326,6 +335,7 @@ class TemporalStabilizer:
         """Whether the frames this stage would hold fit in half the GPU's free memory (the
         model keeps the rest); if not, the OpenCV path runs, with a warning."""
         frames = self.lookahead + len(sr) + 3  # buffered, history, the one being built
+        # (device_bytes counts the last output kept for the hold in its work space)
         need = device_bytes(int(sr.shape[-2]) * int(sr.shape[-1]), frames)
         free, _ = torch.cuda.mem_get_info(sr.device)
         if need <= free // 2:
@@ -425,7 +435,11 @@ class TemporalStabilizer:
             frames = []
             for _ in range(count):
                 current = self._pending[0].frame
+                limit = self._hold_limit()
                 frame, self._history = device_blend(current, self._sources())  # type: ignore[arg-type]
+                if limit is not None:
+                    frame = device_hold(frame, self._shown, limit)  # type: ignore[arg-type]
+                self._shown = frame
                 frames.append(frame)
                 self._pending.pop(0)
             return torch.stack(frames).to(device=self._like.device, dtype=self._like.dtype)
@@ -474,6 +488,10 @@ class TemporalStabilizer:
         warps = self._sources()
         h, w = cur.frame.size
         history = _Split.empty(h, w)
+        limit = self._hold_limit()
+        if self._shown is None or limit is None:
+            self._shown = np.empty((h, w, 3), np.uint16)
+        shown = self._shown
         for rows, xy in _bands(h, w):
             high, low = cur.frame.get(rows)  # type: ignore[union-attr]
             w_low = np.ones(low.shape[:2], np.float32)
@@ -491,9 +509,30 @@ class TemporalStabilizer:
                 cv2.add(w_low, a, dst=w_low)
             cv2.add(high, low, dst=high)
             np.clip(high, 0.0, 1.0, out=high)
-            cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
             history.put(rows, high, low)
+            if limit is not None:  # the hold: keep the last output within the limit of this one
+                lim = _upscaled_rows(limit, rows, (h, w), xy, cubic=False)
+                lim = cv2.merge([lim, lim, lim])
+                kept = _affine(shown[rows], 1 / _U16, 0.0, cv2.CV_32F)
+                cv2.subtract(kept, high, dst=kept)
+                cv2.min(kept, lim, dst=kept)
+                cv2.max(kept, cv2.multiply(lim, -1.0), dst=kept)
+                cv2.add(high, kept, dst=high)
+            _affine(high, _U16, 0.0, cv2.CV_16U, shown[rows])
+            cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
         self._history = history
+
+    def _hold_limit(self) -> np.ndarray | None:
+        """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the
+        last output: ``hold_levels`` where the area is still, 0 where it moves; None at the
+        start of a segment or after a cut."""
+        t, cur = self.tuning, self._pending[0]
+        if cur.back is None or self._shown is None or t.hold_levels <= 0:
+            return None
+        flow = cur.back.flow_an
+        still = np.hypot(flow[..., 0], flow[..., 1]) < t.hold_flow * (self._factor or 1.0)
+        still = cv2.erode(still.astype(np.float32), np.ones((3, 3), np.uint8))
+        return still * np.float32(t.hold_levels * self.strength / 255.0)
 
     def _chained(self, k: int) -> _Pair:
         """Motion from the oldest pending frame to the k-th next, by chaining consecutive flows."""

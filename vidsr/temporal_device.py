@@ -24,8 +24,9 @@ def device_bytes(pixels: int, frames: int) -> int:
     three channels), plus the work space of one blend, counted from the tensors :func:`blend`
     allocates: the bands it accumulates and their weights (32 bytes a pixel), per source the
     upscaled flow, the positions and the grid (24), the weights (8) and the two warped bands
-    (24), and the output with its split (36): 124 bytes, rounded up to 128."""
-    return 24 * pixels * frames + 128 * pixels
+    (24), and the output with its split (36): 124 bytes, rounded up to 128; plus the last
+    output, kept for :func:`hold` (12)."""
+    return 24 * pixels * frames + (128 + 12) * pixels
 
 
 @dataclass
@@ -94,3 +95,10 @@ def blend(
     low.div_(w_low).clamp_(0.0, 1.0)
     out = high.div_(w_high).add_(low).clamp_(0.0, 1.0)
     return out, DeviceSplit(out - low, low)
+
+
+def hold(frame: torch.Tensor, last: torch.Tensor, limit: np.ndarray) -> torch.Tensor:
+    """``frame`` (3, H, W) with the ``last`` output kept wherever it is within ``limit`` of it:
+    each value moves from ``last`` only by what exceeds the limit (0..1, on the flow grid)."""
+    lim = _upscaled(limit[..., None], tuple(frame.shape[-2:]), frame.device)
+    return frame + (last - frame).clamp_(-lim, lim)
