@@ -98,6 +98,14 @@ class Tuning:
     dis_refine_iters: int | None = None  # None: the preset's
 
 
+def tuning_digest(tuning: Tuning | None = None) -> str:
+    """A short hash of the stabiliser's knobs (default: this version's): a resumable job
+    records it, so segments blended by two different tunings never end up in one output."""
+    import hashlib
+
+    return hashlib.sha256(repr(tuning or Tuning()).encode()).hexdigest()[:16]
+
+
 @dataclass
 class _Pair:
     """Motion between frame a (the one being built) and a neighbour n, on the flow grid."""

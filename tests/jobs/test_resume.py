@@ -136,6 +136,19 @@ def test_job_folder_from_other_options_or_input_is_refused(keyclip, clip_factory
     assert (result.reused, result.encoded) == (0, 4)
 
 
+def test_job_folder_from_another_temporal_tuning_is_refused(keyclip, tmp_path, monkeypatch):
+    """A newer vidsr whose temporal stage blends differently must not finish an older job."""
+    import vidsr.temporal
+
+    out = tmp_path / "o.mp4"
+    with pytest.raises(CancelledError):
+        run_job(str(keyclip), str(out), FAST, JOB, progress=_interrupt_after(1))
+    retuned = vidsr.temporal.Tuning(hold_levels=2.0)
+    monkeypatch.setattr(vidsr.temporal, "Tuning", lambda: retuned)
+    with pytest.raises(OutputPathError, match=r"different options.*temporal_tuning"):
+        run_job(str(keyclip), str(out), FAST, JOB)
+
+
 def test_batch_size_and_device_may_change_on_resume(keyclip, tmp_path):
     out = tmp_path / "o.mp4"
     progress = _interrupt_after(1)

@@ -7,8 +7,9 @@ The input is identified by its size and the SHA-256 of its first, middle and las
 name, for messages only). A full hash of a 50 GB film would cost minutes on every resume; the
 sampled hash catches a different file, a re-encode or a file still being copied, while a copy or
 ``touch`` of the same file (new mtime, same bytes) can still resume. The options that change the
-output's pixels are recorded too; ``device`` and ``batch_size`` are not, so a job can resume on
-another device or with a smaller batch after running out of memory.
+output's pixels are recorded too, with a digest of the temporal stage's tuning; ``device`` and
+``batch_size`` are not, so a job can resume on another device or with a smaller batch after
+running out of memory.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from vidsr.config import UpscaleOptions
 from vidsr.errors import OutputPathError
 from vidsr.jobs.segments import Segment
+from vidsr.temporal import tuning_digest
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -61,6 +63,7 @@ def options_fingerprint(options: UpscaleOptions, **plan: Any) -> dict[str, Any]:
         if k not in _RUNTIME_ONLY
     }
     values["model"] = _model_identity(options.model)
+    values["temporal_tuning"] = tuning_digest()  # the stage's defaults change its pixels too
     values.update(plan)
     return values
 
