@@ -497,7 +497,7 @@ class TemporalStabilizer:
         h, w = cur.frame.size
         history = _Split.empty(h, w)
         limit = self._hold_limit()
-        if self._shown is None or limit is None:
+        if self._shown is None:  # first frame of a segment: the output is kept from now on
             self._shown = np.empty((h, w, 3), np.uint16)
         shown = self._shown
         for rows, xy in _bands(h, w):
