@@ -34,8 +34,10 @@ def to_uint8(frames: torch.Tensor) -> np.ndarray:
 
 
 def to_float(frames: np.ndarray) -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (T, 3, H, W) float32 on [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div(255.0)
+    """(T, H, W, 3) uint8 -> (T, 3, H, W) float32 on [0, 1] (read-only input is copied first:
+    torch warns about tensors over read-only memory)."""
+    data = np.require(frames, requirements=["C", "W"])
+    return torch.from_numpy(data).permute(0, 3, 1, 2).float().div(255.0)
 
 
 def read_frames(path: str | Path, frames: int = DEFAULT_FRAMES, multiple: int = 1) -> np.ndarray:
