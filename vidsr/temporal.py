@@ -17,6 +17,7 @@ torch, numpy and OpenCV only: this module never imports PyAV.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -101,8 +102,6 @@ class Tuning:
 def tuning_digest(tuning: Tuning | None = None) -> str:
     """A short hash of the stabiliser's knobs (default: this version's): a resumable job
     records it, so segments blended by two different tunings never end up in one output."""
-    import hashlib
-
     return hashlib.sha256(repr(tuning or Tuning()).encode()).hexdigest()[:16]
 
 
@@ -497,7 +496,8 @@ class TemporalStabilizer:
         h, w = cur.frame.size
         history = _Split.empty(h, w)
         limit = self._hold_limit()
-        if self._shown is None:  # first frame of a segment: the output is kept from now on
+        keep = t.hold_levels > 0  # the output is kept for the next frame's hold
+        if keep and self._shown is None:  # first frame of a segment
             self._shown = np.empty((h, w, 3), np.uint16)
         shown = self._shown
         for rows, xy in _bands(h, w):
@@ -526,7 +526,8 @@ class TemporalStabilizer:
                 cv2.min(kept, lim, dst=kept)
                 cv2.max(kept, cv2.multiply(lim, -1.0), dst=kept)
                 cv2.add(high, kept, dst=high)
-            _affine(high, _U16, 0.0, cv2.CV_16U, shown[rows])
+            if keep:
+                _affine(high, _U16, 0.0, cv2.CV_16U, shown[rows])  # type: ignore[index]
             cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
         self._history = history
 
