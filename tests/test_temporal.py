@@ -185,6 +185,17 @@ def test_still_area_holds_its_output_within_the_limit(backend: str) -> None:
     assert float((out[9] - out[3]).mean()) > 0.03  # the step came through (it is 0.05)
 
 
+def test_backends_hold_alike() -> None:
+    """On a still scene, where the hold acts, both backends give the same frames."""
+    lr = downscale(clip_from([texture(64, 96, seed=13)] * 8))
+    sr = fake_sr(lr, seed=14, noise=1 / 255)  # noise around the hold's limit
+    opencv, on_torch = (run(TemporalStabilizer("high", backend=b), lr, sr, 3) for b in BACKENDS)
+    diff = (opencv - on_torch).abs()
+    assert diff.max() < 2 / 255 and diff.mean() < 0.1 / 255
+    # the hold did act: most output values did not move from frame to frame
+    assert float((opencv[1:] == opencv[:-1]).float().mean()) > 0.5
+
+
 def test_hold_leaves_moving_areas_alone(moving) -> None:
     _, lr, sr = moving
     free = run(TemporalStabilizer("high", tuning=Tuning(hold_levels=0)), lr, sr, batch=3)
