@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from vidsr.media.rawvideo import is_raw, raw_options
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _ENCODERS = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".tif": "tiff", ".tiff": "tiff"}
 
@@ -33,7 +35,8 @@ def _glob_escape(path: str) -> str:
 
 
 def input_spec(path: str, fps: Fraction | None = None) -> OpenSpec:
-    """How to open ``path`` for reading: a video file as it is, images through image2."""
+    """How to open ``path`` for reading: a video file as it is, images through image2, raw
+    video (:mod:`vidsr.media.rawvideo`) with the size and format its name gives."""
     rate = {"framerate": str(fps)} if fps else {}
     if os.path.isdir(path):
         counts = Counter(
@@ -52,6 +55,8 @@ def input_spec(path: str, fps: Fraction | None = None) -> OpenSpec:
         return OpenSpec(url=path, format="image2", options=rate, images=True)
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return OpenSpec(url=path, options=rate, images=True)
+    if is_raw(path):  # headerless: size, pixel format and rate come from the name
+        return OpenSpec(url=path, format="rawvideo", options=raw_options(path))
     return OpenSpec(url=path)
 
 

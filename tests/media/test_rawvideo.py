@@ -1,0 +1,114 @@
+"""Headerless raw video: size, pixel format and rate read from the name; frames read exactly."""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from vidsr import Pipeline, UpscaleOptions
+from vidsr.errors import CorruptInputError
+from vidsr.media.decode import VideoDecoder
+from vidsr.media.probe import probe
+from vidsr.media.rawvideo import is_raw, raw_format
+
+
+def _touch(path, size: int = 10**7):
+    path.write_bytes(b"\0" * size)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("cars_320x240_30f_yuv420p.i420", (320, 240, "yuv420p", Fraction(25))),
+        ("BasketballDrive_1920x1080_50.yuv", (1920, 1080, "yuv420p", Fraction(50))),
+        ("park_1280x720_59.94fps_10bit.yuv", (1280, 720, "yuv420p10le", Fraction(60000, 1001))),
+        ("a-64x48-yuv422p10le.yuv", (64, 48, "yuv422p10le", Fraction(25))),
+        ("foreman_cif.yuv", (352, 288, "yuv420p", Fraction(25))),
+        ("clip_qcif_yuv444_16bit.yuv", (176, 144, "yuv444p16le", Fraction(25))),
+        ("cam_640x480_30hz.nv12", (640, 480, "nv12", Fraction(30))),
+        ("shot_1920x1080_p010.yuv", (1920, 1080, "p010le", Fraction(25))),
+        ("still_32x32.rgb", (32, 32, "rgb24", Fraction(25))),
+    ],
+)
+def test_format_from_the_name(tmp_path, name: str, expected) -> None:
+    assert is_raw(name)
+    assert raw_format(_touch(tmp_path / name)) == expected
+
+
+def test_other_files_are_not_raw() -> None:
+    assert not any(is_raw(n) for n in ("a.mp4", "b.y4m", "c.h264", "d.png", "yuv"))
+
+
+def test_a_name_without_size_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(CorruptInputError, match="name must give the frame size"):
+        probe(_touch(tmp_path / "foreman.yuv"))
+
+
+def test_a_file_smaller_than_a_frame_is_a_clear_error(tmp_path) -> None:
+    path = _touch(tmp_path / "clip_64x48.yuv", 64 * 48)  # 4:2:0 needs 1.5 bytes a pixel
+    with pytest.raises(CorruptInputError, match="less than one 64x48 yuv420p frame"):
+        probe(path)
+
+
+def test_trailing_bytes_are_reported(tmp_path, caplog) -> None:
+    path = _touch(tmp_path / "clip_64x48.yuv", 2 * 64 * 48 * 3 // 2 + 100)
+    with caplog.at_level(logging.WARNING):
+        raw_format(path)
+    assert "last 100 are ignored" in caplog.text
+
+
+def _planes_10bit(t: int, w: int = 64, h: int = 48) -> list[np.ndarray]:
+    rng = np.random.default_rng(t)
+    y = rng.integers(64, 940, (h, w), dtype=np.uint16)
+    return [y] + [rng.integers(64, 960, (h // 2, w // 2), dtype=np.uint16) for _ in range(2)]
+
+
+def test_10bit_frames_are_read_exactly_and_upscaled_at_10bit(tmp_path) -> None:
+    frames = [_planes_10bit(t) for t in range(4)]
+    path = tmp_path / "gen_64x48_30_yuv420p10le.yuv"
+    path.write_bytes(b"".join(p.astype("<u2").tobytes() for f in frames for p in f))
+    info = probe(str(path))
+    assert (info.video.width, info.video.height, info.video.bit_depth) == (64, 48, 10)
+    assert info.video.average_rate == 30
+    decoded = list(VideoDecoder(info, deinterlace="off").frames())
+    assert len(decoded) == 4
+    for got, want in zip(decoded, frames, strict=True):
+        for a, b in zip(got.planes, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+    out = tmp_path / "out.mkv"
+    Pipeline(UpscaleOptions(model="bicubic", scale=2, preset="ultrafast")).run(str(path), str(out))
+    with av.open(str(out)) as c:
+        got = list(c.decode(video=0))
+        assert len(got) == 4
+        assert (got[0].width, got[0].height, got[0].format.name) == (128, 96, "yuv420p10le")
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * np.log10(255.0**2 / mse)
+
+
+def test_real_raw_clip_is_the_picture_its_h264_stream_codes(shared_data, tmp_path) -> None:
+    """The raw I420 cars clip is the lossless source of the H.264 one: read with the size and
+    format its name gives, every frame matches the decoded stream closely (a wrong size or
+    layout would not), and it upscales end to end with the rate it names (25 fps)."""
+    raw = probe(str(shared_data / "clips" / "raw" / "cars_320x240_30f_yuv420p.i420"))
+    coded = probe(str(shared_data / "clips" / "cars_320x240_h264_annexb.h264"))
+    a = [f.planes for f in VideoDecoder(raw, deinterlace="off").frames()]
+    b = [f.planes for f in VideoDecoder(coded, deinterlace="off").frames()]
+    assert len(a) == len(b) == 30
+    for pa, pb in zip(a, b, strict=True):
+        assert min(_psnr(x, y) for x, y in zip(pa, pb, strict=True)) > 30
+    assert _psnr(a[0][0], b[5][0]) < 30  # frames differ from each other: the check can fail
+    out = tmp_path / "cars_x2.mp4"
+    options = UpscaleOptions(model="bicubic", scale=2, duration=0.4, preset="ultrafast")
+    Pipeline(options).run(raw.path, str(out))
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert len(frames) == 10
+    assert (frames[0].width, frames[0].height) == (640, 480)
