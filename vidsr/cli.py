@@ -252,6 +252,7 @@ def _dispatch_upscale(args, options, progress) -> int:
     """A folder batch, a resumable job (whole video files), or one pipeline run (the rest)."""
     from vidsr.jobs import JobOptions, is_batch_input, run_batch, run_job, summary_table
     from vidsr.media.images import input_spec, is_image_output
+    from vidsr.media.rawvideo import uncompressed_output
     from vidsr.models.catalog import expected_scale
     from vidsr.paths import default_output_path
     from vidsr.pipeline import Pipeline
@@ -277,6 +278,7 @@ def _dispatch_upscale(args, options, progress) -> int:
     whole_video = (
         not input_spec(args.input).images
         and not is_image_output(output)
+        and uncompressed_output(output) is None
         and options.start == 0
         and options.duration is None
     )

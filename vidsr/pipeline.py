@@ -31,6 +31,7 @@ from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
 from vidsr.media.images import image_pix_fmt, input_spec
 from vidsr.media.probe import probe
+from vidsr.media.rawvideo import uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
@@ -273,7 +274,9 @@ class Pipeline:
         )  # fmt: skip
         return batch
 
-    def _encode_settings(self, target: OutputTarget, in_layout) -> tuple[str, EncodeSettings]:
+    def _encode_settings(
+        self, target: OutputTarget, in_layout, info: MediaInfo
+    ) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
         if target.images:
@@ -287,8 +290,40 @@ class Pipeline:
                 container_options=spec.options,
             )
             return spec.url, settings
+        raw = uncompressed_output(target.final)
+        if raw is not None:  # .yuv/.y4m: uncompressed frames, nothing else
+            muxer, encoder, muxer_options = raw
+            pix_fmt = output_pix_fmt(encoder, in_layout, o.pix_fmt)
+            settings = EncodeSettings(
+                codec=encoder,
+                pix_fmt=pix_fmt,
+                container_format=muxer,
+                container_options=muxer_options,
+                bare_frames=True,
+            )
+            self._warn_uncompressed(target.final, info)
+            return target.tmp, settings
         pix_fmt = output_pix_fmt(o.codec, in_layout, o.pix_fmt)
         return target.tmp, EncodeSettings(o.codec, o.crf, o.preset, pix_fmt)
+
+    def _warn_uncompressed(self, path: str, info: MediaInfo) -> None:
+        """Say what an uncompressed output leaves out (other streams, the rotation tag,
+        variable frame timing)."""
+        kinds = sorted({s.kind for s in info.others})
+        if kinds:
+            log.warning("%s holds video only: the input's %s left out", path, " and ".join(kinds))
+        if info.video.variable_rate:
+            log.warning(
+                "%s has no timestamps: its frames are numbered at the average rate (%.3f fps), "
+                "so the input's variable frame timing is not kept",
+                path, float(info.video.average_rate or 25),
+            )  # fmt: skip
+        if info.video.rotation and not self.options.apply_rotation:
+            log.warning(
+                "%s cannot carry the rotation tag (%d degrees): frames are written as stored "
+                "(--apply-rotation turns them upright)",
+                path, info.video.rotation,
+            )  # fmt: skip
 
     def _run(
         self,
@@ -305,7 +340,7 @@ class Pipeline:
         self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
         if self._turns % 2:
             height, width = width, height
-        url, settings = self._encode_settings(target, in_layout)
+        url, settings = self._encode_settings(target, in_layout, info)
         settings = replace(settings, keep_rotation=not self._turns)
         out_layout = plane_layout_for(settings.pix_fmt)
         if target.images and out_layout.kind == "yuv":  # JPEG: convert from RGB planes

@@ -112,3 +112,59 @@ def test_real_raw_clip_is_the_picture_its_h264_stream_codes(shared_data, tmp_pat
         frames = list(c.decode(video=0))
     assert len(frames) == 10
     assert (frames[0].width, frames[0].height) == (640, 480)
+
+
+def _decode_planes(path) -> list[list[np.ndarray]]:
+    return [f.planes for f in VideoDecoder(probe(str(path)), deinterlace="off").frames()]
+
+
+def test_raw_and_y4m_outputs_hold_exactly_the_frames_a_lossless_file_holds(tmp_path) -> None:
+    """``.yuv`` and ``.y4m`` outputs are uncompressed: frame for frame the picture that a
+    lossless FFV1 file of the same run holds, at 10 bits, at the input's rate."""
+    src = tmp_path / "gen_64x48_30_yuv420p10le.yuv"
+    src.write_bytes(b"".join(p.astype("<u2").tobytes() for t in range(5) for p in _planes_10bit(t)))
+    lossless = tmp_path / "ref.mkv"
+    base = dict(model="bicubic", scale=2, temporal="off")
+    Pipeline(UpscaleOptions(codec="ffv1", **base)).run(str(src), str(lossless))
+    want = _decode_planes(lossless)
+    assert len(want) == 5
+    raw = tmp_path / "out_128x96_yuv420p10le.yuv"
+    y4m = tmp_path / "out.y4m"
+    for out in (raw, y4m):
+        Pipeline(UpscaleOptions(**base)).run(str(src), str(out))
+    assert raw.stat().st_size == 5 * 128 * 96 * 3  # 1.5 samples a pixel, 2 bytes a sample
+    info = probe(str(y4m))
+    assert (info.video.pix_fmt, info.video.average_rate) == ("yuv420p10le", 30)
+    for out in (raw, y4m):
+        got = _decode_planes(out)
+        assert len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            for pa, pb in zip(a, b, strict=True):
+                np.testing.assert_array_equal(pa, pb)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [src.name, lossless.name, raw.name, y4m.name]
+    )  # no temporary file left beside them
+
+
+def test_real_clip_to_y4m_says_the_audio_is_left_out(shared_data, tmp_path, caplog) -> None:
+    src = shared_data / "clips" / "chaplin_h264_mp3_640x360.mp4"
+    out = tmp_path / "chaplin.y4m"
+    options = UpscaleOptions(model="bicubic", scale=1, duration=0.4, temporal="off")
+    with caplog.at_level(logging.WARNING):
+        Pipeline(options).run(str(src), str(out))
+    assert "holds video only: the input's audio left out" in caplog.text
+    info, source = probe(str(out)), probe(str(src))
+    assert info.video.average_rate == source.video.average_rate
+    assert (info.video.width, info.video.height) == (640, 360)
+    frames = _decode_planes(out)
+    assert len(frames) == round(0.4 * source.video.average_rate)
+
+
+def test_cli_writes_a_whole_raw_video_without_a_job(clip_factory, tmp_path) -> None:
+    from vidsr.cli import main
+
+    src = clip_factory("short.mp4", frames=6, width=64, height=48)
+    out = tmp_path / "out_128x96.yuv"
+    assert main(["upscale", str(src), "-o", str(out), "-m", "bicubic", "-s", "2", "-q"]) == 0
+    assert out.stat().st_size == 6 * 128 * 96 * 3 // 2
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no job folder

@@ -34,6 +34,7 @@ from vidsr.jobs.worker import SegmentDone, SegmentTask, make_pipeline, run_segme
 from vidsr.media.concat import concat_segments, segment_file_info
 from vidsr.media.images import input_spec, is_image_output
 from vidsr.media.probe import probe
+from vidsr.media.rawvideo import uncompressed_output
 from vidsr.paths import OutputTarget, check_paths
 from vidsr.types import MediaInfo
 
@@ -282,6 +283,10 @@ class Job:
         if input_spec(input_path).images or is_image_output(output_path):
             raise InvalidOptionError(
                 "image inputs and outputs run without a job: use Pipeline (they have no keyframes)"
+            )
+        if uncompressed_output(output_path) is not None:
+            raise InvalidOptionError(
+                f"{output_path} is uncompressed video: it runs without a job, use Pipeline"
             )
         self.input_path, self.output_path = input_path, output_path
         self.options, self.job, self.progress = options, job, progress

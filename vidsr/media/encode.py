@@ -29,6 +29,9 @@ class EncodeSettings:
     container_format: str | None = None  # None: from the output file's extension
     container_options: dict[str, str] | None = None
     keep_rotation: bool = True  # write the source's display rotation (False: frames are upright)
+    # a bare stream of frames (raw video, YUV4MPEG): no other streams and no timestamps, so
+    # frames are numbered at the video's average rate
+    bare_frames: bool = False
 
     @property
     def images(self) -> bool:
@@ -75,6 +78,8 @@ class VideoWriter:
         self.settings = settings
         video = info.video
         self.time_base = time_base or video.time_base
+        if settings.bare_frames:
+            self.time_base = 1 / Fraction(video.average_rate or 25)
         self._shift = 0
         if window.shifts:
             self._shift = round(window.start / self.time_base) + (video.start_time or 0)
@@ -85,7 +90,7 @@ class VideoWriter:
             raise EncoderError(f"cannot create output {path}: {err}") from err
         try:
             self.stream = self._add_video_stream(width, height)
-            copy_streams = copy_streams and not settings.images
+            copy_streams = copy_streams and not settings.images and not settings.bare_frames
             if not settings.images:
                 self.container.metadata.update(info.metadata)
             self.copier = StreamCopier(info.path, self.container, window) if copy_streams else None
@@ -128,7 +133,7 @@ class VideoWriter:
         out = _fill_frame(frame, self.settings.pix_fmt)
         if out.width != self.stream.width or out.height != self.stream.height:
             raise EncoderError(f"frame size {out.width}x{out.height} != stream size")
-        out.pts = frame.pts - self._shift
+        out.pts = self.frames_written if self.settings.bare_frames else frame.pts - self._shift
         out.time_base = self.time_base
         if not self.settings.images:
             tags = output_tags(self.info.video.color)

@@ -1,5 +1,8 @@
 """Headerless raw video (``.yuv``, ``.i420``, ``.nv12``, ``.rgb`` ...): how to address it.
 
+Outputs with those extensions, or ``.y4m``, get uncompressed frames (see
+:func:`uncompressed_output`). Inputs:
+
 A raw file holds frames and nothing else, so its size, pixel format and rate come from its name,
 the way YUV sequences are named (``foreman_352x288_yuv420p.yuv``, ``BasketballDrive_1920x1080_50
 .yuv``, ``clip_cif.yuv``, ``cars_320x240_30f_yuv420p.i420``):
@@ -59,6 +62,17 @@ _ALIASES = {"i420": "yuv420p", "iyuv": "yuv420p", "yuv420": "yuv420p", "yuv422":
 _DEPTHS = {"10bit": "10le", "12bit": "12le", "16bit": "16le"}
 _SIZE = re.compile(r"(?<![0-9])([1-9][0-9]{1,4})x([1-9][0-9]{1,4})(?![0-9])")
 _RATE = re.compile(r"^[_\-.]([0-9]{1,3}(?:\.[0-9]+)?)(?:fps|hz|p)?(?=$|[_\-.])", re.IGNORECASE)
+
+
+def uncompressed_output(path: str) -> tuple[str, str, dict[str, str]] | None:
+    """(muxer, encoder, muxer options) for an uncompressed video output path: headerless raw
+    frames for the raw extensions, YUV4MPEG for ``.y4m`` (deep formats included); else None."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".y4m":
+        return "yuv4mpegpipe", "wrapped_avframe", {"strict": "unofficial"}
+    if ext in RAW_EXTENSIONS:
+        return "rawvideo", "rawvideo", {}
+    return None
 
 
 def is_raw(path: str) -> bool:
