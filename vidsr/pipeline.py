@@ -31,7 +31,7 @@ from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
 from vidsr.media.images import image_pix_fmt, input_spec
 from vidsr.media.probe import probe
-from vidsr.media.rawvideo import uncompressed_output
+from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
@@ -348,6 +348,9 @@ class Pipeline:
         # 4:2:0 / 4:2:2 encoders need even sizes: drop the last row/column if odd.
         height -= height % (1 << out_layout.log2_chroma_h)
         width -= width % (1 << out_layout.log2_chroma_w)
+        why = name_disagrees(target.final, width, height, settings.pix_fmt)
+        if settings.bare_frames and why:
+            log.warning("%s", why)
         batch_size = self._plan_memory(upscaler, info, height, width)
         writer = VideoWriter(
             url, info, width, height, settings, window, decoder.time_base, copy_streams

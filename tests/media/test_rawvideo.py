@@ -13,7 +13,7 @@ from vidsr import Pipeline, UpscaleOptions
 from vidsr.errors import CorruptInputError
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.probe import probe
-from vidsr.media.rawvideo import is_raw, raw_format
+from vidsr.media.rawvideo import is_raw, name_disagrees, raw_format
 
 
 def _touch(path, size: int = 10**7):
@@ -168,3 +168,22 @@ def test_cli_writes_a_whole_raw_video_without_a_job(clip_factory, tmp_path) -> N
     assert main(["upscale", str(src), "-o", str(out), "-m", "bicubic", "-s", "2", "-q"]) == 0
     assert out.stat().st_size == 6 * 128 * 96 * 3 // 2
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no job folder
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("out_128x96_yuv420p10le.yuv", None),
+        ("out_128x96_10bit.yuv", None),
+        ("out.yuv", "gives no frame size"),
+        ("out_cif_10bit.yuv", "says 352x288 yuv420p10le but holds 128x96 yuv420p10le"),
+        ("out_128x96.yuv", "says 128x96 yuv420p but holds 128x96 yuv420p10le"),
+        ("out.y4m", None),
+        ("out.mp4", None),
+    ],
+)
+def test_a_raw_output_name_that_would_not_read_back_is_reported(name, says) -> None:
+    why = name_disagrees(name, 128, 96, "yuv420p10le")
+    assert why is None if says is None else says in why
+    if says:
+        assert "out_128x96_yuv420p10le.yuv" in why  # the name that would

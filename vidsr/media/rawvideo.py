@@ -147,6 +147,32 @@ def raw_format(path: str) -> tuple[int, int, str, Fraction]:
     return width, height, pix_fmt, rate
 
 
+def name_disagrees(path: str, width: int, height: int, pix_fmt: str) -> str | None:
+    """For a raw output: why its name would not read back as ``width``x``height`` ``pix_fmt``
+    frames (no size in it, or another size or format), or None when it would."""
+    stem, ext = os.path.splitext(os.path.basename(path))
+    ext = ext.lower()
+    if ext not in RAW_EXTENSIONS:
+        return None
+    words = set(_NAMED_SIZES) | RAW_PIX_FMTS | set(_ALIASES) | set(_DEPTHS)
+    kept = [t for t in re.split(r"[_\-.\s]+", stem) if t.lower() not in words]
+    base = "_".join(t for t in kept if t and not _SIZE.fullmatch(t.lower())) or "video"
+    hint = f"name it like {base}_{width}x{height}_{pix_fmt}{ext} to read it back"
+    size = _SIZE.search(stem.lower())
+    named = [_NAMED_SIZES[t] for t in _tokens(stem) if t in _NAMED_SIZES]
+    if size:
+        named = [(int(size.group(1)), int(size.group(2)))]
+    if not named:
+        return f"{path} gives no frame size ({width}x{height} {pix_fmt} frames): {hint}"
+    said = (*named[0], _pix_fmt(stem, ext))
+    if said != (width, height, pix_fmt):
+        return (
+            f"{path} says {said[0]}x{said[1]} {said[2]} but holds {width}x{height} {pix_fmt} "
+            f"frames: {hint}"
+        )
+    return None
+
+
 def _frame_bytes(width: int, height: int, pix_fmt: str) -> int:
     """Bytes of one frame as FFmpeg's rawvideo demuxer reads it (no row padding): every
     component's samples, one byte each up to 8 bits, two up to 16."""
