@@ -518,9 +518,9 @@ class TemporalStabilizer:
             cv2.add(high, low, dst=high)
             np.clip(high, 0.0, 1.0, out=high)
             history.put(rows, high, low)
-            if limit is not None:  # the hold: keep the last output within the limit of this one
-                lim = _upscaled_rows(limit, rows, (h, w), xy, cubic=False)
-                lim = cv2.merge([lim, lim, lim])
+            lim = None if limit is None else _upscaled_rows(limit, rows, (h, w), xy, cubic=False)
+            if lim is not None and cv2.countNonZero(lim):  # the hold: keep the last output
+                lim = cv2.merge([lim, lim, lim])  # within the limit of this one (where still)
                 kept = _affine(shown[rows], 1 / _U16, 0.0, cv2.CV_32F)
                 cv2.subtract(kept, high, dst=kept)
                 cv2.min(kept, lim, dst=kept)
