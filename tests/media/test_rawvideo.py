@@ -12,8 +12,8 @@ import pytest
 from vidsr import Pipeline, UpscaleOptions
 from vidsr.errors import CorruptInputError
 from vidsr.media.decode import VideoDecoder
-from vidsr.media.probe import probe
-from vidsr.media.rawvideo import is_raw, name_disagrees, raw_format
+from vidsr.media.probe import open_input, probe
+from vidsr.media.rawvideo import RAW_PIX_FMTS, is_raw, name_disagrees, raw_format
 
 
 def _touch(path, size: int = 10**7):
@@ -187,3 +187,31 @@ def test_a_raw_output_name_that_would_not_read_back_is_reported(name, says) -> N
     assert why is None if says is None else says in why
     if says:
         assert "out_128x96_yuv420p10le.yuv" in why  # the name that would
+
+
+def _packed_bytes(frame: av.VideoFrame) -> bytes:
+    """A frame's planes as a raw file holds them: rows without their padding."""
+    out = b""
+    for i, plane in enumerate(frame.planes):
+        row = sum(c.width * ((c.bits + 7) // 8) for c in frame.format.components if c.plane == i)
+        buf, step = bytes(plane), plane.line_size
+        out += b"".join(buf[r * step : r * step + row] for r in range(plane.height))
+    return out
+
+
+@pytest.mark.parametrize("pix_fmt", sorted(RAW_PIX_FMTS))
+def test_every_named_pixel_format_reads_back_the_picture(tmp_path, pix_fmt: str) -> None:
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (16, 32, 3), dtype=np.uint8)
+    frames = [av.VideoFrame.from_ndarray(np.roll(rgb, t, 1), "rgb24").reformat(format=pix_fmt)
+              for t in range(2)]  # fmt: skip
+    path = tmp_path / f"g_32x16_{pix_fmt}.yuv"
+    path.write_bytes(b"".join(_packed_bytes(f) for f in frames))
+    assert raw_format(str(path))[2] == pix_fmt
+    with open_input(str(path)) as container:
+        got = list(container.decode(video=0))
+    assert len(got) == 2
+    for a, b in zip(got, frames, strict=True):
+        assert a.format.name == pix_fmt
+        want = b.reformat(format="rgb48le").to_ndarray()
+        np.testing.assert_array_equal(a.reformat(format="rgb48le").to_ndarray(), want)

@@ -1,11 +1,8 @@
 """Headerless raw video (``.yuv``, ``.i420``, ``.nv12``, ``.rgb`` ...): how to address it.
 
-Outputs with those extensions, or ``.y4m``, get uncompressed frames (see
-:func:`uncompressed_output`). Inputs:
-
-A raw file holds frames and nothing else, so its size, pixel format and rate come from its name,
-the way YUV sequences are named (``foreman_352x288_yuv420p.yuv``, ``BasketballDrive_1920x1080_50
-.yuv``, ``clip_cif.yuv``, ``cars_320x240_30f_yuv420p.i420``):
+A raw file holds frames and nothing else, so when reading one its size, pixel format and rate
+come from its name, the way YUV sequences are named (``foreman_352x288_yuv420p.yuv``,
+``BasketballDrive_1920x1080_50.yuv``, ``clip_cif.yuv``, ``cars_320x240_30f_yuv420p.i420``):
 
 - size: ``WxH``, or one of ``qcif``, ``cif``, ``4cif``, ``sif``, ``720p``, ``1080p``, ``2160p``;
 - pixel format: an FFmpeg name in the name (``yuv420p10le``, ``nv12``, ``gray``, ``rgb24``; see
@@ -14,6 +11,8 @@ the way YUV sequences are named (``foreman_352x288_yuv420p.yuv``, ``BasketballDr
   depth ``10bit``/``12bit``/``16bit`` says;
 - rate: a number right after the size (``_50``, ``_29.97fps``, ``_60hz``), else 25 fps
   (FFmpeg's default; ``--fps`` overrides it like for any stream without timestamps).
+
+Outputs with those extensions, or ``.y4m``, get uncompressed frames (:func:`uncompressed_output`).
 """
 
 from __future__ import annotations
