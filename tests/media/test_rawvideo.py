@@ -215,3 +215,22 @@ def test_every_named_pixel_format_reads_back_the_picture(tmp_path, pix_fmt: str)
         assert a.format.name == pix_fmt
         want = b.reformat(format="rgb48le").to_ndarray()
         np.testing.assert_array_equal(a.reformat(format="rgb48le").to_ndarray(), want)
+
+
+def test_real_raw_clip_runs_as_a_segmented_job_with_every_frame(shared_data, tmp_path) -> None:
+    """The CLI's default for a whole file: segments cut at keyframes (every raw frame is one)
+    and joined, all 30 frames at the rate the name gives; a raw output is refused there."""
+    from vidsr.errors import InvalidOptionError
+    from vidsr.jobs.job import JobOptions, run_job
+
+    src = str(shared_data / "clips" / "raw" / "cars_320x240_30f_yuv420p.i420")
+    out = tmp_path / "cars_x2.mp4"
+    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast")
+    result = run_job(src, str(out), options, JobOptions(segment_seconds=0.4))
+    assert result.frames == 30
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert len(frames) == 30
+    assert [f.pts * f.time_base for f in frames] == [Fraction(i, 25) for i in range(30)]
+    with pytest.raises(InvalidOptionError, match="uncompressed video"):
+        run_job(src, str(tmp_path / "x_640x480.yuv"), options)
