@@ -99,6 +99,7 @@ class MediaInfo:
     video: VideoInfo
     others: tuple[StreamInfo, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    fps: Fraction | None = None  # the rate it was opened with (``--fps``), to open it alike
 
 
 @dataclass

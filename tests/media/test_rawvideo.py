@@ -234,3 +234,17 @@ def test_real_raw_clip_runs_as_a_segmented_job_with_every_frame(shared_data, tmp
     assert [f.pts * f.time_base for f in frames] == [Fraction(i, 25) for i in range(30)]
     with pytest.raises(InvalidOptionError, match="uncompressed video"):
         run_job(src, str(tmp_path / "x_640x480.yuv"), options)
+
+
+def test_fps_overrides_the_named_rate_in_a_segmented_job(shared_data, tmp_path) -> None:
+    """Regression: with ``--fps`` the job cut segments at the name's 25 fps while the decoder
+    ran at the given rate, and a segment came out empty ("no video frames in the window")."""
+    from vidsr.jobs.job import JobOptions, run_job
+
+    src = str(shared_data / "clips" / "raw" / "cars_320x240_30f_yuv420p.i420")
+    out = tmp_path / "cars_50.mp4"
+    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", fps=Fraction(50))
+    assert run_job(src, str(out), options, JobOptions(segment_seconds=0.2)).frames == 30
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert [f.pts * f.time_base for f in frames] == [Fraction(i, 50) for i in range(30)]

@@ -68,7 +68,7 @@ class Segment:
 
 def scan_keyframes(info: MediaInfo) -> KeyframeScan:
     """Demux the video stream of ``info.path`` and list packet and keyframe pts."""
-    container = open_input(info.path)
+    container = open_input(info.path, info.fps)
     try:
         stream = container.streams.video[0]
         pts: list[int] = []

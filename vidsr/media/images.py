@@ -56,7 +56,7 @@ def input_spec(path: str, fps: Fraction | None = None) -> OpenSpec:
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return OpenSpec(url=path, options=rate, images=True)
     if is_raw(path):  # headerless: size, pixel format and rate come from the name
-        return OpenSpec(url=path, format="rawvideo", options=raw_options(path))
+        return OpenSpec(url=path, format="rawvideo", options=raw_options(path, fps))
     return OpenSpec(url=path)
 
 

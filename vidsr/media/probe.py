@@ -138,6 +138,7 @@ def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
             video=video,
             others=others,
             metadata=dict(container.metadata or {}),
+            fps=fps,
         )
     finally:
         container.close()

@@ -179,7 +179,9 @@ def _frame_bytes(width: int, height: int, pix_fmt: str) -> int:
     return sum(c.width * c.height * ((c.bits + 7) // 8) for c in fmt.components)
 
 
-def raw_options(path: str) -> dict[str, str]:
-    """The ``av.open`` options (format rawvideo) that read ``path``."""
+def raw_options(path: str, fps: Fraction | None = None) -> dict[str, str]:
+    """The ``av.open`` options (format rawvideo) that read ``path``; ``fps`` (``--fps``)
+    overrides the rate its name gives."""
     width, height, pix_fmt, rate = raw_format(path)
+    rate = fps or rate
     return {"video_size": f"{width}x{height}", "pixel_format": pix_fmt, "framerate": str(rate)}
