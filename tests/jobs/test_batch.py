@@ -78,3 +78,26 @@ def test_batch_or_image_sequence(folder, tmp_path):
     assert is_batch_input(str(frames), recursive=True)
     assert is_batch_input(str(folder))
     assert not is_batch_input(str(folder / "a.mp4"))
+
+
+def test_streams_and_raw_video_are_batch_inputs(tmp_path):
+    """Elementary streams and raw .yuv files were not picked up by a batch (only containers)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(6)]
+    with av.open(str(src / "a.h264"), "w", format="h264") as c:
+        stream = c.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for f in frames:
+            c.mux(stream.encode(av.VideoFrame.from_ndarray(f, "rgb24")))
+        c.mux(stream.encode(None))
+    raw = [av.VideoFrame.from_ndarray(f, "rgb24").reformat(format="yuv420p") for f in frames]
+    (src / "clip_64x48.yuv").write_bytes(b"".join(f.to_ndarray().tobytes() for f in raw))
+    assert is_batch_input(str(src))
+    assert [p.name for p in find_inputs(str(src))] == ["a.h264", "clip_64x48.yuv"]
+    rows = run_batch(str(src), str(tmp_path / "out"), FAST, JOB)
+    assert [r.status for r in rows] == ["done", "done"]
+    for name in ("a.mkv", "clip_64x48.mkv"):
+        assert video_size(tmp_path / "out" / name) == (128, 96)
+        assert len(video_times(tmp_path / "out" / name)) == 6

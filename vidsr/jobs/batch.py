@@ -19,10 +19,13 @@ from vidsr.config import UpscaleOptions
 from vidsr.errors import CancelledError, InputNotFoundError, OutputPathError
 from vidsr.jobs.job import Job, JobOptions, job_folder, run_job
 from vidsr.media.images import IMAGE_EXTENSIONS
+from vidsr.media.rawvideo import RAW_EXTENSIONS
 
 VIDEO_EXTENSIONS = (
     ".mp4", ".mkv", ".mov", ".m4v", ".ts", ".m2ts", ".mts", ".avi", ".webm", ".wmv", ".flv",
     ".mpg", ".mpeg", ".vob", ".y4m", ".3gp", ".ogv",
+    ".h264", ".264", ".h265", ".265", ".hevc", ".m2v", ".ivf",  # elementary streams
+    *RAW_EXTENSIONS,  # headerless raw video (size and format from the name)
 )  # fmt: skip
 _KEEP_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v")
 
