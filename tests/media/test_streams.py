@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from fractions import Fraction
 
@@ -94,3 +95,24 @@ def test_audio_the_container_cannot_hold_is_transcoded_not_dropped(tmp_path, cap
         assert abs(seconds - 1.0) < 0.05
         pcm = np.concatenate([f.to_ndarray()[0] for f in frames])
         assert np.abs(pcm).max() > 0.5  # the tone, not silence
+
+
+def test_avi_mp3_transcoded_for_m4v_keeps_every_sample_in_order(shared_data, tmp_path):
+    """Regression: an AVI's MP3 stream counts time in MP3 frames (1152 samples a tick); cut
+    into AAC's 1024-sample frames in that time base, timestamps rounded onto each other and
+    the .m4v (ipod) muxer refused them: the run failed at the sixth frame."""
+    src = shared_data / "clips" / "ucf_makeup_mpeg4asp_320x240_mp3.avi"
+    out = tmp_path / "out.m4v"
+    Pipeline(UpscaleOptions(**{**FAST, "duration": 1.0})).run(str(src), str(out))
+    with av.open(str(out)) as c:
+        stream = c.streams.audio[0]
+        assert stream.codec_context.name == "aac"
+        dts = [p.dts for p in c.demux(stream) if p.dts is not None]
+    assert all(b > a for a, b in itertools.pairwise(dts))
+    with av.open(str(out)) as c:
+        got = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=0)])
+    with av.open(str(src)) as c:
+        want = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=0)])
+    assert abs(len(got) / 44100 - 1.0) < 0.05
+    n = min(len(got), 40000)
+    assert np.corrcoef(got[:n], want[:n])[0, 1] > 0.99  # the same sound, in place

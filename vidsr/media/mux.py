@@ -13,6 +13,7 @@ import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 
@@ -194,6 +195,12 @@ class StreamCopier:
             for frame in route.in_stream.codec_context.decode(packet):
                 if frame.pts is not None:
                     frame.pts -= round(route.shift * route.in_stream.time_base / frame.time_base)
+                    # count in samples: the encoder cuts its own frame size (1024 for AAC), and
+                    # in a coarse time base (an AVI's, one tick per MP3 frame) those cuts round
+                    # onto each other and the muxer refuses the repeated timestamps
+                    rate = Fraction(frame.sample_rate)
+                    frame.pts = round(frame.pts * frame.time_base * rate)
+                    frame.time_base = 1 / rate
                 for resampled in route.transcoder.resample(frame):
                     for out_packet in route.out_stream.encode(resampled):
                         output.mux(out_packet)
