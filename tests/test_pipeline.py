@@ -124,3 +124,21 @@ def test_lookahead_out_of_range_is_refused():
 
     with pytest.raises(InvalidOptionError, match="lookahead"):
         UpscaleOptions(lookahead=5)
+
+
+def test_an_encoder_failure_is_reported_as_itself(clip_factory, tmp_path, monkeypatch):
+    """Regression: when the encode thread failed, the post thread stopped with "cancelled; no
+    output written" and that was the error raised (exit 130), hiding the encoder's message."""
+    from vidsr.errors import EncoderError
+    from vidsr.media.encode import VideoWriter
+
+    def fail(self, frame):
+        raise EncoderError("encoding frame 0 failed: the encoder said no")
+
+    monkeypatch.setattr(VideoWriter, "write", fail)
+    src = clip_factory("short.mp4", frames=12)
+    out = tmp_path / "out.mp4"
+    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", batch_size=1)
+    with pytest.raises(EncoderError, match="the encoder said no"):
+        Pipeline(options).run(str(src), str(out))
+    assert not out.exists()

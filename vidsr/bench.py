@@ -484,6 +484,7 @@ def run_bench(
     the whole pipeline is also timed without it: ``whole_without_temporal_s`` and
     ``temporal_share`` (1 - that time / ``whole_s``, the share of the time the stage costs).
     """
+    from vidsr.media.encoders import choose_encoder
     from vidsr.media.probe import probe
     from vidsr.models import load_model
     from vidsr.pipeline import temporal_stage
@@ -494,6 +495,8 @@ def run_bench(
         raise InvalidOptionError(f"repeat must be at least 1, got {repeat}")
     info = probe(clip)
     rate = info.video.average_rate
+    # the bench writes .mp4/.mkv/.mov files, where ``auto`` is libx264 at any depth
+    options = dataclasses.replace(options, codec=choose_encoder(options.codec, "bench.mkv", 8))
     if options.duration is None:
         # The window is in seconds: end it half a frame after the last wanted frame starts.
         duration = (frames - 0.5) / float(rate) if rate else None

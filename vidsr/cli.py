@@ -52,7 +52,12 @@ def _add_upscale(sub) -> None:
     )
     p.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
     p.add_argument("--preset", default="medium", help="encoder speed preset (medium)")
-    p.add_argument("--codec", default="libx264", help="video encoder: libx264, libx265, ...")
+    p.add_argument(
+        "--codec",
+        default="auto",
+        help="video encoder: auto (libx264; VP9, or AV1 for deep sources, in .webm), libx265, "
+        "libsvtav1, libvpx-vp9, ffv1, ...",
+    )
     p.add_argument("--pix-fmt", default=None, help="output pixel format (default: source depth)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])

@@ -52,7 +52,7 @@ class UpscaleOptions:
     precision: str = "auto"
     compile: str = "auto"  # torch.compile: auto (CUDA only), on, off
     batch_size: int = 4
-    codec: str = "libx264"
+    codec: str = "auto"  # libx264; VP9/AV1 for .webm (vidsr.media.encoders)
     crf: int = 18
     preset: str = "medium"
     pix_fmt: str | None = None

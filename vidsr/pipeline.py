@@ -28,6 +28,7 @@ from vidsr.config import UpscaleOptions
 from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
+from vidsr.media.encoders import choose_encoder
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
 from vidsr.media.images import image_pix_fmt, input_spec
 from vidsr.media.probe import probe
@@ -105,10 +106,12 @@ def _failed(workers: list[_Worker]) -> bool:
 
 
 def _raise_first_error(workers: list[_Worker]) -> None:
-    """Re-raise, in the calling thread, the error that ended a worker (the first one found)."""
-    for worker in workers:
-        if worker.error is not None:
-            raise worker.error
+    """Re-raise, in the calling thread, the error that ended a worker: the cause, not the
+    CancelledError that the other threads then stopped with (unless that is all there is)."""
+    errors = [w.error for w in workers if w.error is not None]
+    causes = [e for e in errors if not isinstance(e, CancelledError)]
+    if errors:
+        raise (causes or errors)[0]
 
 
 class Pipeline:
@@ -303,8 +306,9 @@ class Pipeline:
             )
             self._warn_uncompressed(target.final, info)
             return target.tmp, settings
-        pix_fmt = output_pix_fmt(o.codec, in_layout, o.pix_fmt)
-        return target.tmp, EncodeSettings(o.codec, o.crf, o.preset, pix_fmt)
+        codec = choose_encoder(o.codec, target.final, in_layout.bit_depth)
+        pix_fmt = output_pix_fmt(codec, in_layout, o.pix_fmt)
+        return target.tmp, EncodeSettings(codec, o.crf, o.preset, pix_fmt)
 
     def _warn_uncompressed(self, path: str, info: MediaInfo) -> None:
         """Say what an uncompressed output leaves out (other streams, the rotation tag,

@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from vidsr.errors import EncoderError
+from vidsr.media.encoders import encoder_options
 from vidsr.media.formats import output_tags
 from vidsr.media.mux import StreamCopier, copy_stream_tags
 from vidsr.types import MediaInfo, PlanarFrame, Window
@@ -115,13 +116,8 @@ class VideoWriter:
                 setattr(ctx, name, value)
         if video.sample_aspect_ratio:
             ctx.sample_aspect_ratio = video.sample_aspect_ratio
-        options = {}
-        codec_options = {o.name for o in ctx.supported_options.private}
-        if "crf" in codec_options:
-            options["crf"] = str(s.crf)
-        if "preset" in codec_options and s.preset:
-            options["preset"] = s.preset
-        ctx.options = options
+        private = {o.name for o in ctx.supported_options.private}
+        ctx.options = encoder_options(s.codec, s.crf, s.preset, private)
         if not s.images:
             copy_stream_tags(video.tags, video.disposition, stream)
         if video.rotation and s.keep_rotation:

@@ -90,13 +90,16 @@ class StreamCopier:
                 self._routes[stream.index] = _Route(stream, out_stream, shift)
                 self.plan.append((stream.index, stream.type, "copy"))
             elif stream.type == "audio":
+                # WebM and Ogg take Opus (at 48 kHz), everything else that refuses a copy AAC
+                opus = fmt in ("webm", "ogg")
                 log.warning(
-                    "stream %d (%s audio) cannot be copied into %s: transcoding it to AAC",
-                    stream.index, stream.codec_context.name, fmt,
+                    "stream %d (%s audio) cannot be copied into %s: transcoding it to %s",
+                    stream.index, stream.codec_context.name, fmt, "Opus" if opus else "AAC",
                 )  # fmt: skip
-                rate = stream.codec_context.sample_rate
+                rate = 48000 if opus else stream.codec_context.sample_rate
                 layout = _STANDARD_LAYOUTS.get(stream.codec_context.channels, "stereo")
-                out_stream = output.add_stream("aac", rate=rate, layout=layout)
+                codec = "libopus" if opus else "aac"
+                out_stream = output.add_stream(codec, rate=rate, layout=layout)
                 out_stream.bit_rate = 96_000 * stream.codec_context.channels
                 copy_stream_tags(dict(stream.metadata or {}), int(stream.disposition), out_stream)
                 resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
