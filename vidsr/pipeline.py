@@ -352,8 +352,8 @@ class Pipeline:
         # 4:2:0 / 4:2:2 encoders need even sizes: drop the last row/column if odd.
         height -= height % (1 << out_layout.log2_chroma_h)
         width -= width % (1 << out_layout.log2_chroma_w)
-        why = name_disagrees(target.final, width, height, settings.pix_fmt)
-        if settings.bare_frames and why:
+        why = name_disagrees(target.final, width, height, settings.pix_fmt)  # raw output only
+        if why:
             log.warning("%s", why)
         batch_size = self._plan_memory(upscaler, info, height, width)
         writer = VideoWriter(
