@@ -95,3 +95,23 @@ def test_read_picture_from_a_real_video() -> None:
     # Black-and-white film: the BT.601/709 conversion must keep R, G and B nearly equal.
     spread = frame.astype(int).max(axis=2) - frame.astype(int).min(axis=2)
     assert np.percentile(spread, 99) <= 8
+
+
+def test_read_picture_from_raw_video_and_a_broken_image(tmp_path) -> None:
+    """Regression: a raw .yuv fell to PIL ("unexpected error: UnidentifiedImageError"); any
+    non-image now opens as vidsr opens inputs, and a broken image is a CorruptInputError."""
+    import av
+
+    from vidsr.errors import CorruptInputError
+
+    y, x = np.mgrid[0:48, 0:64]
+    a = np.dstack([x * 4, y * 5, 255 - x * 2]).astype(np.uint8)  # smooth: 4:2:0 keeps it
+    yuv = av.VideoFrame.from_ndarray(a, "rgb24").reformat(format="yuv420p", dst_colorspace=5)
+    raw = tmp_path / f"clip_{a.shape[1]}x{a.shape[0]}.yuv"
+    raw.write_bytes(yuv.to_ndarray().tobytes())
+    got = read_picture(raw)
+    assert got.shape == a.shape
+    assert np.abs(got.astype(int) - a.astype(int)).mean() < 2
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(CorruptInputError, match="cannot read the image"):
+        read_picture(tmp_path / "broken.png")

@@ -146,29 +146,31 @@ def save_compare(image: Image.Image, path: str | Path) -> Path:
     return path
 
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".ts", ".m4v", ".h264", ".h265")
-
-
 def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
     """An image file, or the first video frame at or after ``time_s``, as (H, W, 3) uint8 RGB.
 
-    Video frames are converted with the matrix and range the stream declares (BT.709 for
-    untagged HD, BT.601 otherwise, as FFmpeg guesses); this is a preview, not the pipeline.
+    Anything that is not an image is opened as vidsr opens any input (containers, elementary
+    streams, raw ``.yuv`` with its size in the name). Video frames are converted with the matrix
+    and range the stream declares (BT.709 for untagged HD, BT.601 otherwise, as FFmpeg
+    guesses); this is a preview, not the pipeline.
     """
-    path = Path(path)
-    if not path.is_file():
-        from vidsr.errors import InputNotFoundError
-
-        raise InputNotFoundError(f"input not found: {path}")
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        with Image.open(path) as im:
-            return np.array(im.convert("RGB"))
     import av
 
-    from vidsr.errors import CorruptInputError
+    from vidsr.errors import CorruptInputError, InputNotFoundError
+    from vidsr.media.images import IMAGE_EXTENSIONS
+    from vidsr.media.probe import open_input
 
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"input not found: {path}")
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        try:
+            with Image.open(path) as im:
+                return np.array(im.convert("RGB"))
+        except OSError as exc:  # PIL's UnidentifiedImageError included
+            raise CorruptInputError(f"cannot read the image {path}: {exc}") from exc
     try:
-        with av.open(str(path)) as container:
+        with open_input(str(path)) as container:
             stream = container.streams.video[0]
             for frame in container.decode(stream):
                 if frame.time is not None and frame.time + 1e-6 < time_s:
