@@ -102,3 +102,13 @@ def test_shipped_training_configs_parse() -> None:
 def test_unknown_config_key_is_refused() -> None:
     with pytest.raises(InvalidOptionError):
         config_from_dict({"name": "x", "scale": 4, "stpes": 10})
+
+
+def test_an_unreadable_image_is_a_corrupt_input_error(tmp_path) -> None:
+    """Regression: `vidsr eval` on a folder with a broken PNG died with an unexpected error."""
+    from vidsr.errors import CorruptInputError
+    from vidsr.training.data import load_rgb
+
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(CorruptInputError, match="cannot read the image"):
+        load_rgb(tmp_path / "broken.png")

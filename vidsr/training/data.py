@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vidsr.errors import InputNotFoundError, InvalidOptionError
+from vidsr.errors import CorruptInputError, InputNotFoundError, InvalidOptionError
 from vidsr.training.resize import bicubic_lr, mod_crop
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -38,9 +38,13 @@ def list_images(folders: Iterable[str | Path]) -> list[Path]:
 
 
 def load_rgb(path: str | Path) -> torch.Tensor:
-    """An image file as a (3, H, W) float32 tensor in [0, 1] (greyscale is replicated to RGB)."""
-    with Image.open(path) as im:
-        arr = np.array(im.convert("RGB"), dtype=np.uint8)
+    """An image file as a (3, H, W) float32 tensor in [0, 1] (greyscale is replicated to RGB);
+    CorruptInputError when it cannot be read."""
+    try:
+        with Image.open(path) as im:
+            arr = np.array(im.convert("RGB"), dtype=np.uint8)
+    except OSError as exc:  # PIL's UnidentifiedImageError included
+        raise CorruptInputError(f"cannot read the image {path}: {exc}") from exc
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous().float().div_(255.0)
 
 
