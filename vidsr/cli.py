@@ -41,8 +41,17 @@ def _add_upscale(sub) -> None:
     from vidsr.config import TEMPORAL_LOOKAHEAD
 
     p = sub.add_parser("upscale", help="upscale a video (the main job)")
-    p.add_argument("input", help="input video file")
-    p.add_argument("-o", "--output", help="output file (default: INPUT_x4.mp4 beside the input)")
+    p.add_argument(
+        "input",
+        help="video file, folder (a batch, or image frames), %%06d pattern, photo, or raw "
+        ".yuv/.i420/.rgb with its size in the name (clip_352x288_yuv420p.yuv)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        help="output file (default: INPUT_x4.mp4 beside the input); .webm: VP9/AV1 + Opus; "
+        ".yuv/.y4m: uncompressed frames",
+    )
     p.add_argument("-s", "--scale", type=float, help="output scale (default: the model's own)")
     p.add_argument(
         "-m", "--model", default=None, help="model name (see `vidsr models`) or .pth path"
