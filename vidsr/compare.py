@@ -158,7 +158,7 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
 
     from vidsr.errors import CorruptInputError, InputNotFoundError
     from vidsr.media.images import IMAGE_EXTENSIONS
-    from vidsr.media.probe import open_input
+    from vidsr.media.probe import main_video_stream, open_input
 
     path = Path(path)
     if not path.is_file():
@@ -171,7 +171,7 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
             raise CorruptInputError(f"cannot read the image {path}: {exc}") from exc
     try:
         with open_input(str(path)) as container:
-            stream = container.streams.video[0]
+            stream = main_video_stream(container)
             for frame in container.decode(stream):
                 if frame.time is not None and frame.time + 1e-6 < time_s:
                     continue

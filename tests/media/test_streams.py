@@ -116,3 +116,30 @@ def test_avi_mp3_transcoded_for_m4v_keeps_every_sample_in_order(shared_data, tmp
     assert abs(len(got) / 44100 - 1.0) < 0.05
     n = min(len(got), 40000)
     assert np.corrcoef(got[:n], want[:n])[0, 1] > 0.99  # the same sound, in place
+
+
+def test_a_cover_picture_stream_before_the_video_is_not_what_gets_upscaled(tmp_path):
+    """Regression: the first video stream was taken, so a file whose first video stream is a
+    one-frame cover (as some taggers write them) came out as that one picture."""
+    src, out = tmp_path / "cover.mkv", tmp_path / "out.mkv"
+    with av.open(str(src), "w") as o:
+        cover = o.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 64, 64, "yuvj420p"
+        video = o.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        art = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 200, np.uint8), "rgb24")
+        art = art.reformat(format="yuvj420p")
+        art.pts = 0
+        o.mux(cover.encode(art))
+        o.mux(cover.encode(None))
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), "rgb24")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts = i
+            o.mux(video.encode(frame))
+        o.mux(video.encode(None))
+    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video"]
+        frames = list(c.decode(video=0))
+    assert len(frames) == 10 and (frames[0].width, frames[0].height) == (128, 96)

@@ -70,7 +70,7 @@ def scan_keyframes(info: MediaInfo) -> KeyframeScan:
     """Demux the video stream of ``info.path`` and list packet and keyframe pts."""
     container = open_input(info.path, info.fps)
     try:
-        stream = container.streams.video[0]
+        stream = container.streams[info.video.index]
         pts: list[int] = []
         keys: list[int] = []
         timed = True

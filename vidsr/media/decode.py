@@ -113,7 +113,7 @@ class VideoDecoder:
         """Yield the window's frames in presentation order."""
         container = open_input(self.info.path, self._fps)
         try:
-            stream = container.streams.video[0]
+            stream = container.streams[self.info.video.index]
             stream.thread_type = "AUTO"
             if self.window.decode_start > 0 and not self._synthesize:
                 offset = int(self.window.decode_start / stream.time_base) + (stream.start_time or 0)
@@ -135,7 +135,7 @@ class VideoDecoder:
         window), so every segment of a job makes the same choice."""
         container = open_input(self.info.path, self._fps)
         try:
-            stream = container.streams.video[0]
+            stream = container.streams[self.info.video.index]
             stream.thread_type = "AUTO"
             frames = self._packets(container, stream, track=False)
             fresh = deinterlace_filter(self._deinterlace, self.info.video.field_order)

@@ -66,13 +66,23 @@ def _variable_rate(container, stream, packets: int = 120) -> bool:
     return bool(steps) and max(steps) - min(steps) > max(1, 0.01 * min(steps))
 
 
+def main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The video stream to upscale: FFmpeg's pick (``av_find_best_stream``: cover art and
+    other attached pictures left out, then the stream with the most frames seen), not simply
+    the first one, which in a tagged file can be a one-frame cover. NoVideoStreamError when
+    there is none."""
+    if not container.streams.video:
+        raise NoVideoStreamError(f"no video stream in {container.name}")
+    return container.streams.best("video") or container.streams.video[0]
+
+
 def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
     """Describe ``path``; decodes the first video frame to learn colour tags and rotation."""
     container = open_input(path, fps)
     try:
         if not container.streams.video:
             raise NoVideoStreamError(f"no video stream in {path}")
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         ctx = stream.codec_context
         try:
             first = next(container.decode(stream))
