@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidsr.errors import OutputPathError
-from vidsr.media.images import IMAGE_EXTENSIONS, input_spec, is_image_output, output_spec
+from vidsr.media.images import (
+    IMAGE_EXTENSIONS,
+    input_spec,
+    is_image_output,
+    is_pattern,
+    output_spec,
+)
 
 _KEEP_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".ts")
 
@@ -25,11 +31,9 @@ def default_output_path(input_path: str, scale: float) -> str:
     PNG; an image folder or pattern gives a folder ``NAME_x4/``.
     """
     tag = f"x{scale:g}"
-    if input_spec(input_path).images and (
-        os.path.isdir(input_path) or "%" in os.path.basename(input_path)
-    ):
+    if input_spec(input_path).images and (os.path.isdir(input_path) or is_pattern(input_path)):
         base = input_path.rstrip("/" + os.sep)
-        if "%" in os.path.basename(base):
+        if is_pattern(base):
             base = os.path.dirname(base) or "frames"
         return f"{base}_{tag}{os.sep}"
     p = Path(input_path)
@@ -75,7 +79,7 @@ class OutputTarget:
         tag = f".vidsr-tmp-{os.getpid()}"
         if folder:
             tmp = str(out.with_name(f".{out.name}{tag}")) + os.sep
-        elif "%" in out.name:
+        elif is_pattern(out.name):
             tmp = str(out.parent / f".{out.parent.name or 'frames'}{tag}" / out.name)
         else:
             tmp = str(out.with_name(f".{out.stem}{tag}{out.suffix}"))
@@ -83,7 +87,7 @@ class OutputTarget:
 
     def prepare(self) -> None:
         """Create the temporary folder an image sequence is written into."""
-        if self.images and (self.folder or "%" in os.path.basename(self.tmp)):
+        if self.images and (self.folder or is_pattern(self.tmp)):
             os.makedirs(os.path.dirname(self.tmp), exist_ok=True)
 
     def image_output(self, frames: int):
@@ -92,7 +96,7 @@ class OutputTarget:
 
     def commit(self) -> None:
         """Move the finished result into place (files of a sequence one by one)."""
-        if self.images and (self.folder or "%" in os.path.basename(self.tmp)):
+        if self.images and (self.folder or is_pattern(self.tmp)):
             src = os.path.dirname(self.tmp)
             dst = (
                 self.final.rstrip("/" + os.sep)
@@ -108,7 +112,7 @@ class OutputTarget:
 
     def discard(self) -> None:
         """Remove whatever was written."""
-        if self.images and (self.folder or "%" in os.path.basename(self.tmp)):
+        if self.images and (self.folder or is_pattern(self.tmp)):
             shutil.rmtree(os.path.dirname(self.tmp), ignore_errors=True)
         elif os.path.exists(self.tmp):
             os.remove(self.tmp)

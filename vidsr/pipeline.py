@@ -30,7 +30,7 @@ from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.encoders import choose_encoder
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
-from vidsr.media.images import image_pix_fmt, input_spec
+from vidsr.media.images import image_pix_fmt, input_spec, is_pattern
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
@@ -186,7 +186,12 @@ class Pipeline:
         check_paths(input_path, output_path)
         target = OutputTarget.for_path(output_path)
         single_image_in = input_spec(input_path).images and os.path.isfile(input_path)
-        if target.images and not target.folder and "%" not in output_path and not single_image_in:
+        if (
+            target.images
+            and not target.folder
+            and not is_pattern(output_path)
+            and not single_image_in
+        ):
             raise InvalidOptionError(
                 f"{output_path} is one image but the input is a video or sequence: give a folder "
                 "(OUT/) or a pattern (OUT_%06d.png)"
@@ -283,7 +288,7 @@ class Pipeline:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
         if target.images:
-            single = not target.folder and "%" not in os.path.basename(target.final)
+            single = not target.folder and not is_pattern(target.final)
             spec, encoder = target.image_output(1 if single else self.stats.frames_total)
             pix_fmt = o.pix_fmt or image_pix_fmt(encoder, in_layout.bit_depth)
             settings = EncodeSettings(

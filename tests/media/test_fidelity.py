@@ -177,3 +177,24 @@ def test_container_title_and_audio_language_are_kept(clip_factory, tmp_path):
     with av.open(str(out)) as c:
         assert c.metadata.get("title") == "vidsr test clip"
         assert c.streams.audio[0].metadata.get("language") == "eng"
+
+
+def test_printf_patterns_in_and_out_and_a_percent_in_a_video_name(clip_factory, tmp_path):
+    """``img%03d.png`` in and ``out_%04d.png`` out are image sequences; a video whose name
+    merely holds a ``%`` is a video (it was opened as an image pattern and failed)."""
+    from vidsr.media.images import is_pattern
+
+    assert is_pattern("frames/img%03d.png") and is_pattern("out_%d.jpg")
+    assert not is_pattern("clip 100%.mp4") and not is_pattern("100%done.mkv")
+    _png_folder(tmp_path / "frames", 3)
+    pattern_out = tmp_path / "up" / "out_%04d.png"
+    pattern_out.parent.mkdir()
+    Pipeline(UpscaleOptions(**FAST)).run(str(tmp_path / "frames" / "img%03d.png"), str(pattern_out))
+    assert sorted(p.name for p in pattern_out.parent.iterdir()) == [
+        f"out_{i:04d}.png" for i in range(1, 4)
+    ]
+    src = tmp_path / "clip 100%.mp4"
+    src.write_bytes(clip_factory("short.mp4", frames=6).read_bytes())
+    stats = Pipeline(UpscaleOptions(**FAST)).run(str(src), str(tmp_path / "out 50%.mkv"))
+    assert stats.output == str(tmp_path / "out 50%.mkv")
+    assert len(video_times(tmp_path / "out 50%.mkv")) == 6

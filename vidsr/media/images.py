@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,6 +29,16 @@ class OpenSpec:
     format: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     images: bool = False
+
+
+_FRAME_NUMBER = re.compile(r"%0?\d*d")
+
+
+def is_pattern(path: str) -> bool:
+    """True if ``path`` is a printf pattern of numbered images (``frames/%06d.png``); a video
+    whose name merely holds a ``%`` (``clip 100%.mp4``) is not one."""
+    name = os.path.basename(path.rstrip("/" + os.sep))
+    return bool(_FRAME_NUMBER.search(name)) and name.lower().endswith(IMAGE_EXTENSIONS)
 
 
 def _glob_escape(path: str) -> str:
@@ -51,7 +62,7 @@ def input_spec(path: str, fps: Fraction | None = None) -> OpenSpec:
         pattern = os.path.join(_glob_escape(path), "*" + Path(names[0]).suffix)
         opts = {"pattern_type": "glob", **rate}
         return OpenSpec(url=pattern, format="image2", options=opts, images=True)
-    if "%" in os.path.basename(path):
+    if is_pattern(path):
         return OpenSpec(url=path, format="image2", options=rate, images=True)
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return OpenSpec(url=path, options=rate, images=True)
@@ -65,7 +76,7 @@ def is_image_output(path: str) -> bool:
     return (
         path.endswith(("/", os.sep))
         or os.path.isdir(path)
-        or "%" in os.path.basename(path)
+        or is_pattern(path)
         or path.lower().endswith(tuple(_ENCODERS))
     )
 
@@ -80,7 +91,7 @@ def output_spec(path: str, frames: int) -> tuple[OpenSpec, str]:
         return OpenSpec(os.path.join(path, "frame_%06d.png"), "image2", images=True), "png"
     stem, ext = os.path.splitext(path)
     encoder = _ENCODERS.get(ext.lower(), "png")
-    if "%" in os.path.basename(path):
+    if is_pattern(path):
         return OpenSpec(path, "image2", images=True), encoder
     if frames == 1:
         return OpenSpec(path, "image2", {"update": "1"}, images=True), encoder

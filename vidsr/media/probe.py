@@ -11,7 +11,7 @@ import av
 
 from vidsr.errors import CorruptInputError, InputNotFoundError, NoVideoStreamError
 from vidsr.media.formats import HLG, PQ, color_info, plane_layout_for
-from vidsr.media.images import input_spec
+from vidsr.media.images import input_spec, is_pattern
 from vidsr.types import MediaInfo, StreamInfo, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ def open_input(path: str, fps: Fraction | None = None) -> av.container.InputCont
 
     Every failure becomes a typed one-line error. ``fps`` sets the rate of image sequences.
     """
-    pattern = "%" in os.path.basename(path)
+    pattern = is_pattern(path)
     if not pattern and not os.path.exists(path):
         raise InputNotFoundError(f"input not found: {path}")
     if pattern and not os.path.isdir(os.path.dirname(path) or "."):
