@@ -185,3 +185,12 @@ def test_probe_says_what_will_happen(capsys, clip_factory):
     assert code == 0
     assert "64x48" in out and "(variable)" in out and "bt709 limited" in out
     assert "audio #1: aac [eng] -> copy" in out
+
+
+def test_a_window_past_the_end_says_how_long_the_video_is(capsys, clip_factory, tmp_path):
+    src = clip_factory("short.mp4", frames=12)  # 0.48 s at 25 fps
+    out = tmp_path / "late.mp4"
+    argv = ["upscale", str(src), "-m", "bicubic", "--start", "5", "-o", str(out)]
+    code, _, err = _run(capsys, *argv)
+    _assert_one_line_error(code, err, "no video frames in the selected window", "0.48 s long")
+    assert not out.exists()

@@ -430,7 +430,9 @@ class Pipeline:
                     worker.join(timeout=5)
                 writer.abort()
         if self.stats.frames_encoded == 0:
-            raise VidsrError("no video frames in the selected window")
+            length = info.video.duration_s or info.duration_s
+            told = f" (the video is {length:.2f} s long)" if length else ""
+            raise VidsrError(f"no video frames in the selected window{told}")
 
     def _model_loop(self, in_q, post_q, put, upscaler, color, in_layout, workers) -> None:
         """Decoded batches -> RGB -> model -> the post thread, until the decoder is done."""
