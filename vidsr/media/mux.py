@@ -102,7 +102,10 @@ class StreamCopier:
                 out_stream = output.add_stream(codec, rate=rate, layout=layout)
                 out_stream.bit_rate = 96_000 * stream.codec_context.channels
                 copy_stream_tags(dict(stream.metadata or {}), int(stream.disposition), out_stream)
-                resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+                # the encoder's own sample format (libopus: packed float), converted once
+                resampler = av.AudioResampler(
+                    format="flt" if opus else "fltp", layout=layout, rate=rate
+                )
                 self._routes[stream.index] = _Route(stream, out_stream, shift, resampler)
                 self.plan.append((stream.index, stream.type, "transcode"))
             else:

@@ -12,6 +12,7 @@ import av
 from vidsr.errors import CorruptInputError, InputNotFoundError, NoVideoStreamError
 from vidsr.media.formats import HLG, PQ, color_info, plane_layout_for
 from vidsr.media.images import input_spec, is_pattern
+from vidsr.media.rawvideo import check_raw_file, is_raw
 from vidsr.types import MediaInfo, StreamInfo, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,10 @@ def main_video_stream(container: av.container.InputContainer) -> av.video.stream
 
 def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
     """Describe ``path``; decodes the first video frame to learn colour tags and rotation."""
+    if is_raw(path) and os.path.isfile(path):
+        check_raw_file(path)
     container = open_input(path, fps)
     try:
-        if not container.streams.video:
-            raise NoVideoStreamError(f"no video stream in {path}")
         stream = main_video_stream(container)
         ctx = stream.codec_context
         try:

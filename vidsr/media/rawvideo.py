@@ -105,32 +105,38 @@ def _rate(text: str) -> Fraction:
     return rate
 
 
-def raw_format(path: str) -> tuple[int, int, str, Fraction]:
-    """(width, height, pix_fmt, rate) of a raw video file, read from its name.
+def _size(stem: str) -> tuple[int, int] | None:
+    """The frame size a name gives: ``WxH``, else a named size (``cif`` ...); None if neither."""
+    found = _SIZE.search(stem.lower())
+    if found:
+        return int(found.group(1)), int(found.group(2))
+    return next((_NAMED_SIZES[t] for t in _tokens(stem) if t in _NAMED_SIZES), None)
 
-    CorruptInputError with a one-line explanation when the name gives no size or the file is
-    smaller than one frame; a warning when it does not hold a whole number of frames.
-    """
+
+def raw_format(path: str) -> tuple[int, int, str, Fraction]:
+    """(width, height, pix_fmt, rate) of a raw video file, read from its name alone;
+    CorruptInputError with a one-line explanation when the name gives no size."""
     stem, ext = os.path.splitext(os.path.basename(path))
     ext = ext.lower()
-    size = _SIZE.search(stem.lower())
+    size = _size(stem)
+    if size is None:
+        raise CorruptInputError(
+            f"cannot read {path}: raw video has no header, so its name must give the frame "
+            f"size (e.g. {stem}_352x288{ext}, or cif/qcif/720p/1080p)"
+        )
     rate = Fraction(25)
-    if size:
-        width, height = int(size.group(1)), int(size.group(2))
-        found = _RATE.match(stem[size.end() :])
-        if found:
-            rate = _rate(found.group(1))
-    else:
-        named = [_NAMED_SIZES[t] for t in _tokens(stem) if t in _NAMED_SIZES]
-        if not named:
-            raise CorruptInputError(
-                f"cannot read {path}: raw video has no header, so its name must give the frame "
-                f"size (e.g. {stem}_352x288{ext}, or cif/qcif/720p/1080p)"
-            )
-        width, height = named[0]
-    pix_fmt = _pix_fmt(stem, ext)
-    if not os.path.isfile(path):
-        return width, height, pix_fmt, rate  # opening it reports what is wrong
+    found = _SIZE.search(stem.lower())
+    after = _RATE.match(stem[found.end() :]) if found else None
+    if after:
+        rate = _rate(after.group(1))
+    return size[0], size[1], _pix_fmt(stem, ext), rate
+
+
+def check_raw_file(path: str) -> None:
+    """CorruptInputError when a raw file is smaller than one frame of the format its name
+    gives; a warning when it does not hold a whole number of frames (probe calls this once,
+    before opening it)."""
+    width, height, pix_fmt, _ = raw_format(path)
     frame_bytes = _frame_bytes(width, height, pix_fmt)
     total = os.path.getsize(path)
     if total < frame_bytes:
@@ -143,7 +149,6 @@ def raw_format(path: str) -> tuple[int, int, str, Fraction]:
             "%s: %d bytes is not a whole number of %dx%d %s frames; the last %d are ignored",
             path, total, width, height, pix_fmt, total % frame_bytes,
         )  # fmt: skip
-    return width, height, pix_fmt, rate
 
 
 def name_disagrees(path: str, width: int, height: int, pix_fmt: str) -> str | None:
@@ -157,13 +162,10 @@ def name_disagrees(path: str, width: int, height: int, pix_fmt: str) -> str | No
     kept = [t for t in re.split(r"[_\-.\s]+", stem) if t.lower() not in words]
     base = "_".join(t for t in kept if t and not _SIZE.fullmatch(t.lower())) or "video"
     hint = f"name it like {base}_{width}x{height}_{pix_fmt}{ext} to read it back"
-    size = _SIZE.search(stem.lower())
-    named = [_NAMED_SIZES[t] for t in _tokens(stem) if t in _NAMED_SIZES]
-    if size:
-        named = [(int(size.group(1)), int(size.group(2)))]
-    if not named:
+    size = _size(stem)
+    if size is None:
         return f"{path} gives no frame size ({width}x{height} {pix_fmt} frames): {hint}"
-    said = (*named[0], _pix_fmt(stem, ext))
+    said = (*size, _pix_fmt(stem, ext))
     if said != (width, height, pix_fmt):
         return (
             f"{path} says {said[0]}x{said[1]} {said[2]} but holds {width}x{height} {pix_fmt} "
