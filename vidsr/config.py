@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from vidsr.errors import InvalidOptionError
+from vidsr.media.containers import video_encoder
+from vidsr.media.encoders import AUTO
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -84,5 +86,7 @@ class UpscaleOptions:
         if self.max_memory is not None and self.max_memory < 256 * 2**20:
             raise InvalidOptionError(f"--max-memory must be at least 256M, got {self.max_memory}")
         check_lookahead(self.lookahead)
+        if self.codec != AUTO:
+            video_encoder(self.codec)
         if self.fps is not None and self.fps <= 0:
             raise InvalidOptionError(f"--fps must be positive, got {self.fps}")

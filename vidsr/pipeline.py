@@ -26,6 +26,7 @@ import torch
 
 from vidsr.config import UpscaleOptions
 from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
+from vidsr.media.containers import check_holds
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.encoders import choose_encoder
@@ -169,11 +170,13 @@ class Pipeline:
         *,
         window: Window | None = None,
         copy_streams: bool = True,
+        encode_for: str | None = None,
     ) -> RunStats:
         """Upscale ``input_path`` into ``output_path`` (default: beside the input).
 
         ``window`` overrides the options' ``start``/``duration`` (a job runs one segment at a
-        time this way); ``copy_streams=False`` writes the video stream alone.
+        time this way); ``copy_streams=False`` writes the video stream alone; ``encode_for``
+        names the file whose container picks the encoder (a job's output, for its segments).
         """
         info = probe(input_path, self.options.fps)
         window = window or self.window()
@@ -200,7 +203,7 @@ class Pipeline:
         started = time.perf_counter()
         try:
             target.prepare()
-            self._run(info, upscaler, target, window, copy_streams)
+            self._run(info, upscaler, target, window, copy_streams, encode_for)
             target.commit()
         except BaseException as err:
             cancelled = isinstance(err, (CancelledError, KeyboardInterrupt))
@@ -283,7 +286,7 @@ class Pipeline:
         return batch
 
     def _encode_settings(
-        self, target: OutputTarget, in_layout, info: MediaInfo
+        self, target: OutputTarget, in_layout, info: MediaInfo, encode_for: str | None = None
     ) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
@@ -311,7 +314,9 @@ class Pipeline:
             )
             self._warn_uncompressed(target.final, info)
             return target.tmp, settings
-        codec = choose_encoder(o.codec, target.final, in_layout.bit_depth)
+        final = encode_for or target.final
+        codec = choose_encoder(o.codec, final, in_layout.bit_depth)
+        check_holds(final, codec)
         pix_fmt = output_pix_fmt(codec, in_layout, o.pix_fmt)
         return target.tmp, EncodeSettings(codec, o.crf, o.preset, pix_fmt)
 
@@ -341,6 +346,7 @@ class Pipeline:
         target: OutputTarget,
         window: Window,
         copy_streams: bool,
+        encode_for: str | None = None,
     ) -> None:
         o = self.options
         decoder = make_decoder(info, window, o)
@@ -349,7 +355,7 @@ class Pipeline:
         self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
         if self._turns % 2:
             height, width = width, height
-        url, settings = self._encode_settings(target, in_layout, info)
+        url, settings = self._encode_settings(target, in_layout, info, encode_for)
         settings = replace(settings, keep_rotation=not self._turns)
         out_layout = plane_layout_for(settings.pix_fmt)
         if target.images and out_layout.kind == "yuv":  # JPEG: convert from RGB planes

@@ -10,6 +10,7 @@ frame, and this module never imports torch.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -34,6 +35,23 @@ class SegmentFile:
     pts_first: int
     pts_last: int
     time_base: Fraction
+
+
+_OWN_SUFFIX = {".mp4": ".mp4", ".m4v": ".mp4", ".mov": ".mov", ".ts": ".ts", ".m2ts": ".ts"}
+
+
+def segment_suffix(output_path: str, encoder: str) -> str:
+    """The container a job writes its segments in, for ``output_path`` encoded by ``encoder``.
+
+    The output's own container where its packets read back with their exact timestamps and
+    decode order (MP4, MOV, MPEG-TS); else MP4, which holds every encoder vidsr offers but
+    ProRes (MOV then). Not Matroska: it keeps no decode timestamps (packets of B-frame streams
+    come back without dts) and rounds every time to the millisecond.
+    """
+    own = _OWN_SUFFIX.get(os.path.splitext(output_path)[1].lower())
+    if own is not None:
+        return own
+    return ".mov" if av.Codec(encoder, "w").canonical_name == "prores" else ".mp4"
 
 
 def _rescale(value: int, src: Fraction, dst: Fraction) -> int:
@@ -106,7 +124,7 @@ def concat_segments(
         try:
             template = first.streams.video[0]
             extradata = template.codec_context.extradata
-            out_stream = out.add_stream_from_template(template)
+            out_stream = out.add_stream_from_template(template, opaque=True)  # AV1: dav1d
             out_stream.time_base = time_base
         finally:
             first.close()

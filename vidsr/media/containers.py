@@ -1,0 +1,67 @@
+"""Which video codecs each output container holds, checked before anything is written.
+
+A container FFmpeg would accept a stream in is not always one it reads back as video: MPEG-TS
+takes AV1, VP9 and FFV1 packets as private data (the file plays as audio only), MOV refuses VP9
+and AV1 only at the first packet or the trailer. So the codecs each container is known to hold,
+and read back, are listed here (the README's output table says the same); a container not
+listed is left to FFmpeg.
+"""
+
+from __future__ import annotations
+
+import os
+
+import av
+
+from vidsr.errors import InvalidOptionError
+
+_MP4 = frozenset({"h264", "hevc", "av1", "vp9", "mpeg4", "ffv1"})
+HOLDS: dict[str, frozenset[str] | None] = {
+    ".mp4": _MP4,
+    ".m4v": _MP4,
+    ".mov": frozenset({"h264", "hevc", "prores", "mpeg4"}),
+    ".mkv": None,  # every encoder vidsr offers
+    ".webm": frozenset({"vp9", "av1", "vp8"}),
+    ".avi": frozenset({"h264", "av1", "vp9", "ffv1", "mpeg4"}),
+    ".ts": frozenset({"h264", "hevc", "mpeg4", "mpeg2video"}),
+    ".m2ts": frozenset({"h264", "hevc", "mpeg4", "mpeg2video"}),
+}
+"""Output suffix -> the codecs (FFmpeg's names) a file of that kind holds; None: all of them."""
+
+
+def video_encoder(name: str) -> av.Codec:
+    """The FFmpeg video encoder called ``name``; InvalidOptionError if there is none."""
+    try:
+        codec = av.Codec(name, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        raise InvalidOptionError(
+            f"--codec {name}: this FFmpeg has no encoder of that name (try libx264, libx265, "
+            "libsvtav1, libvpx-vp9, ffv1 or prores_ks)"
+        ) from None
+    if codec.type != "video":
+        raise InvalidOptionError(f"--codec {name} is an {codec.type} encoder, not a video one")
+    return codec
+
+
+def check_holds(output_path: str, encoder: str) -> None:
+    """InvalidOptionError unless an ``output_path`` file can hold what ``encoder`` makes."""
+    codec = video_encoder(encoder)
+    suffix = os.path.splitext(output_path)[1].lower()
+    holds = HOLDS.get(suffix)
+    if holds is None or codec.canonical_name in holds:
+        return
+    raise InvalidOptionError(
+        f"a {suffix} file cannot hold {codec.canonical_name} video (--codec {encoder}): "
+        f"use {_suggest(codec.canonical_name, suffix)}"
+    )
+
+
+def _suggest(family: str, suffix: str) -> str:
+    """Containers that hold ``family``, and the default encoder for ``suffix``."""
+    where = [
+        s for s, h in HOLDS.items() if s not in (".m4v", ".m2ts") and (h is None or family in h)
+    ]
+    from vidsr.media.encoders import choose_encoder
+
+    default = choose_encoder("auto", f"x{suffix}", 8)
+    return f"{' or '.join(where)}, or --codec {default} (or auto) for {suffix}"
