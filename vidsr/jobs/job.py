@@ -53,6 +53,7 @@ from vidsr.media.probe import probe
 from vidsr.media.rawvideo import uncompressed_output
 from vidsr.paths import OutputTarget, check_paths
 from vidsr.types import MediaInfo
+from vidsr.validate import check_choice, check_number
 
 log = logging.getLogger(__name__)
 
@@ -81,18 +82,14 @@ class JobOptions:
     max_retries: int = 3
 
     def __post_init__(self) -> None:
-        if not self.segment_seconds > 0:
-            raise InvalidOptionError(
-                f"--segment-seconds must be positive, got {self.segment_seconds}"
-            )
+        check_number("--segment-seconds", self.segment_seconds, low=0, low_open=True)
         for name in ("preroll", "postroll"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise InvalidOptionError(f"{name} must not be negative, got {value}")
-        if self.workers < 1:
-            raise InvalidOptionError(f"--workers must be at least 1, got {self.workers}")
-        if self.backend not in BACKENDS:
-            raise InvalidOptionError(f"--backend must be local or ray, got {self.backend!r}")
+            if value is not None:
+                check_number(name, value, low=0)
+        check_number("--workers", self.workers, integer=True, low=1)
+        check_number("max_retries", self.max_retries, integer=True, low=0)
+        check_choice("--backend", self.backend, BACKENDS)
 
     def context_for(self, options: UpscaleOptions) -> tuple[float, float]:
         """(pre-roll, post-roll) in seconds for these upscale options."""
