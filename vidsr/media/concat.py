@@ -37,7 +37,7 @@ class SegmentFile:
     time_base: Fraction
 
 
-_OWN_SUFFIX = {".mp4": ".mp4", ".m4v": ".mp4", ".mov": ".mov", ".ts": ".ts", ".m2ts": ".ts"}
+_OWN_SUFFIX = {".mp4": ".mp4", ".m4v": ".mp4", ".mov": ".mov"}
 
 
 def segment_suffix(output_path: str, encoder: str) -> str:
@@ -126,6 +126,7 @@ def concat_segments(
             extradata = template.codec_context.extradata
             out_stream = out.add_stream_from_template(template, opaque=True)  # AV1: dav1d
             out_stream.time_base = time_base
+            annexb = _annexb_filter(out, template, out_stream)
         finally:
             first.close()
         if video.rotation:
@@ -152,7 +153,9 @@ def concat_segments(
                         t = float(packet.dts * packet.time_base) - start
                         copier.mux_until(out, t)
                     packet.stream = out_stream
-                    out.mux(packet)
+                    for ready in annexb.filter(packet) if annexb else (packet,):
+                        ready.stream = out_stream
+                        out.mux(ready)
                     written += 1
         if copier is not None:
             copier.finish(out)
@@ -164,6 +167,19 @@ def concat_segments(
             copier.close()
         out.close()
     return written
+
+
+_ANNEXB = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
+_WANTS_ANNEXB = ("avi",)  # MPEG-TS converts by itself
+
+
+def _annexb_filter(out, template, out_stream) -> av.BitStreamFilterContext | None:
+    """MP4 segments hold H.264/HEVC as length-prefixed NAL units; AVI wants start codes (the
+    filter also rewrites the output stream's extradata to match)."""
+    name = _ANNEXB.get(template.codec_context.name)
+    if name is None or out.format.name.split(",")[0] not in _WANTS_ANNEXB:
+        return None
+    return av.BitStreamFilterContext(name, template, out_stream)
 
 
 def _monotonic_dts(packet, last_dts: int | None, path: str) -> int:
