@@ -17,6 +17,7 @@ from fractions import Fraction
 import av
 
 from vidsr.errors import CorruptInputError, EncoderError
+from vidsr.media.containers import muxer_options, stream_time_base
 from vidsr.media.mux import StreamCopier
 from vidsr.types import MediaInfo, Window
 
@@ -84,13 +85,6 @@ def segment_file_info(path: str, time_base: Fraction | None = None) -> SegmentFi
     )
 
 
-def _muxer_options(path: str, time_base: Fraction) -> dict[str, str]:
-    """Keep MP4/MOV edit lists in the video's own timescale (see ``media.encode``)."""
-    if path.lower().endswith((".mp4", ".m4v", ".mov")) and time_base.numerator == 1:
-        return {"movie_timescale": str(time_base.denominator)}
-    return {}
-
-
 def concat_segments(
     segment_paths: list[str],
     info: MediaInfo,
@@ -113,7 +107,7 @@ def concat_segments(
     try:
         out = av.open(
             output_path, "w", format=container_format,
-            options=_muxer_options(output_path, time_base),
+            options=muxer_options(output_path, time_base),
         )  # fmt: skip
     except (av.FFmpegError, ValueError) as err:
         raise EncoderError(f"cannot create output {output_path}: {err}") from err
@@ -125,7 +119,7 @@ def concat_segments(
             template = first.streams.video[0]
             extradata = template.codec_context.extradata
             out_stream = out.add_stream_from_template(template, opaque=True)  # AV1: dav1d
-            out_stream.time_base = time_base
+            out_stream.time_base = stream_time_base(out.format.name, time_base, video.average_rate)
             annexb = _annexb_filter(out, template, out_stream)
         finally:
             first.close()

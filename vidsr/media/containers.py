@@ -10,6 +10,7 @@ listed is left to FFmpeg.
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 
 import av
 
@@ -65,3 +66,28 @@ def _suggest(family: str, suffix: str) -> str:
 
     default = choose_encoder("auto", f"x{suffix}", 8)
     return f"{' or '.join(where)}, or --codec {default} (or auto) for {suffix}"
+
+
+def stream_time_base(format_name: str, time_base: Fraction, rate: Fraction | None) -> Fraction:
+    """The video stream time base to give an output muxer: AVI counts frames (one tick each,
+    at the average rate), where the input's fine time base would make it write an empty chunk
+    for every tick between frames and misplace the last one; every other muxer keeps it."""
+    if format_name.split(",")[0] == "avi":
+        return 1 / Fraction(rate or 25)
+    return time_base
+
+
+def muxer_options(path: str, time_base: Fraction) -> dict[str, str]:
+    """Options for the muxer of an output file at ``path`` whose video has ``time_base``.
+
+    MP4/MOV keep edit lists in a 1/1000 s movie timescale by default, which would round a
+    non-zero start time (MPEG-TS sources) to the millisecond: they get the video's own. AVI
+    would shift every stream by the audio's priming delay rounded up to a whole frame, placing
+    the second frame two frames after the first: its timestamps are left as they are.
+    """
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".mp4", ".m4v", ".mov") and time_base.numerator == 1:
+        return {"movie_timescale": str(time_base.denominator)}
+    if suffix == ".avi":
+        return {"avoid_negative_ts": "disabled"}
+    return {}
