@@ -29,6 +29,8 @@ def parse_size(text: str) -> int:
 
 MAX_SECONDS = 1e9
 """Largest --start/--duration taken (31 years: beyond it times overflow FFmpeg's counters)."""
+MIN_FPS, MAX_FPS = 0.01, 1000
+"""Frame rates --fps takes (a frame per 100 s up to 1000 frames a second)."""
 DEFAULT_MODEL = "realesr-animevideov3"
 AUTO_TEMPORAL = "medium"
 """What ``temporal="auto"`` means for a network (classical resamplers get ``off``); benchmarked
@@ -94,7 +96,10 @@ class UpscaleOptions:
         check_number("--lookahead", self.lookahead, integer=True)
         check_lookahead(self.lookahead)
         if self.fps is not None:
-            check_number("--fps", self.fps, low=0, low_open=True)
+            check_number("--fps", self.fps, low=MIN_FPS, high=MAX_FPS)
+            rate = Fraction(self.fps)
+            if max(rate.numerator, rate.denominator) >= 2**31:  # FFmpeg rates are int/int
+                raise InvalidOptionError(f"--fps {self.fps} is too fine: give it as N or N/M")
         for name in ("model", "device", "precision", "compile", "codec", "preset", "temporal"):
             if not isinstance(getattr(self, name), str):
                 raise InvalidOptionError(f"{name} must be a string, got {getattr(self, name)!r}")

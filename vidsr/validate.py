@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from numbers import Real
+from numbers import Integral, Real
 
 from vidsr.errors import InvalidOptionError
 
@@ -26,8 +26,8 @@ def check_number(
         raise InvalidOptionError(f"{name} must be {kind}, got {value!r}")
     if not math.isfinite(float(value)):
         raise InvalidOptionError(f"{name} must be a finite number, got {value}")
-    if integer and int(value) != value:
-        raise InvalidOptionError(f"{name} must be a whole number, got {value}")
+    if integer and not isinstance(value, Integral):
+        raise InvalidOptionError(f"{name} must be a whole number, got {value!r}")
     below = low is not None and (value <= low if low_open else value < low)
     if below or (high is not None and value > high):
         raise InvalidOptionError(f"{name} must be {_range(low, high, low_open)}, got {value}")
