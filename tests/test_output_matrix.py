@@ -8,6 +8,7 @@ does not hold must be a one-line error before anything is written.
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def _audio_seconds(path: Path) -> float:
 def _check_timing(times: list[Fraction], frames: int) -> None:
     """``frames`` frames, 1/25 s apart (to the millisecond: Matroska's clock)."""
     assert len(times) == frames
-    gaps = {round(float(b - a), 3) for a, b in zip(times, times[1:], strict=False)}
+    gaps = {round(float(b - a), 3) for a, b in itertools.pairwise(times)}
     assert gaps == {1 / FPS}, gaps
 
 
