@@ -27,6 +27,10 @@ def parse_size(text: str) -> int:
     return int(number * _UNITS[unit])
 
 
+MIN_TILE = 32
+"""Smallest tile (LR pixels): --tile below it is refused (a tile that small is mostly the
+overlap each tile carries, and runs for minutes on a short clip); out-of-memory falls back to
+no smaller tile."""
 MAX_SECONDS = 1e9
 """Largest --start/--duration taken (31 years: beyond it times overflow FFmpeg's counters)."""
 MIN_FPS, MAX_FPS = 0.01, 1000
@@ -82,6 +86,11 @@ class UpscaleOptions:
         if self.scale is not None:
             check_number("--scale", self.scale, low=1, high=8)
         check_number("--tile", self.tile, integer=True, low=0)
+        if 0 < self.tile < MIN_TILE:
+            raise InvalidOptionError(
+                f"--tile must be 0 (whole frames) or at least {MIN_TILE} pixels, got {self.tile}: "
+                "smaller tiles are mostly overlap and run for minutes"
+            )
         check_number("batch size", self.batch_size, integer=True, low=1)
         check_number("--crf", self.crf, integer=True, low=0, high=63)
         check_number("--start", self.start, low=0, high=MAX_SECONDS)

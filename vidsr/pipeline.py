@@ -24,8 +24,8 @@ from typing import Protocol
 
 import torch
 
-from vidsr.config import UpscaleOptions
-from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
+from vidsr.config import MIN_TILE, UpscaleOptions
+from vidsr.errors import CancelledError, InvalidOptionError, Terminated, VidsrError
 from vidsr.media.containers import check_holds
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
@@ -35,7 +35,7 @@ from vidsr.media.images import image_pix_fmt, input_spec, is_pattern
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
-from vidsr.paths import OutputTarget, check_paths, default_output_path
+from vidsr.paths import OutputTarget, check_paths, default_output_path, remove_dead_temporaries
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import MediaInfo, PlanarFrame, Window
 
@@ -187,6 +187,7 @@ class Pipeline:
             self.post_stage.reset()  # each run (segment) starts with no history
         output_path = output_path or default_output_path(input_path, upscaler.scale)
         check_paths(input_path, output_path)
+        remove_dead_temporaries(output_path)  # of runs of this output killed by SIGKILL
         target = OutputTarget.for_path(output_path)
         single_image_in = input_spec(input_path).images and os.path.isfile(input_path)
         if (
@@ -210,7 +211,8 @@ class Pipeline:
             self.stats.state = "cancelled" if cancelled else "failed"
             target.discard()
             if isinstance(err, KeyboardInterrupt):
-                raise CancelledError("cancelled (Ctrl-C); no output written") from err
+                how = "SIGTERM" if isinstance(err, Terminated) else "Ctrl-C"
+                raise CancelledError(f"cancelled ({how}); no output written") from err
             raise
         self.stats.wall_seconds = time.perf_counter() - started
         self.stats.state = "done"
@@ -264,9 +266,15 @@ class Pipeline:
             hint = (
                 f"; the temporal stage alone needs {stage_mb}M (--temporal off)" if stage_mb else ""
             )
+            smallest = upscaler.bytes_per_pixel() * (MIN_TILE + 2 * upscaler.tile_pad) ** 2
+            fits = (used + queued + need(1) + MEMORY_RESERVE_FIXED + smallest) / (
+                1 - MEMORY_RESERVE_SHARE
+            )
+            fits_mb = -(-int(fits) // (64 << 20)) * 64  # rounded up to 64M
             raise InvalidOptionError(
                 f"--max-memory {o.max_memory / 2**20:.0f}M is too small for {width}x{height} "
-                f"frames (the process already uses {used / 2**20:.0f}M{hint})"
+                f"frames (the process already uses {used / 2**20:.0f}M{hint}); about "
+                f"--max-memory {fits_mb}M would fit"
             )
         tile = auto_tile_size(
             info.video.height,

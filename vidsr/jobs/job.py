@@ -51,7 +51,7 @@ from vidsr.media.encoders import choose_encoder
 from vidsr.media.images import input_spec, is_image_output
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import uncompressed_output
-from vidsr.paths import OutputTarget, check_paths
+from vidsr.paths import OutputTarget, check_paths, remove_dead_temporaries
 from vidsr.types import MediaInfo
 from vidsr.validate import check_choice, check_number
 
@@ -150,25 +150,6 @@ def _clean_folder(folder: Path, keep_manifest: bool) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
-
-
-def _remove_dead_temporaries(output_path: str) -> None:
-    """Delete ``.NAME.vidsr-tmp-PID.ext`` files beside the output left by killed processes."""
-    out = Path(os.path.abspath(output_path))
-    for entry in out.parent.glob(f".{out.stem}.vidsr-tmp-*{out.suffix}"):
-        pid = entry.name[len(f".{out.stem}.vidsr-tmp-") : len(entry.name) - len(out.suffix)]
-        if pid.isdigit() and not _alive(int(pid)):
-            entry.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def _is_leftover(name: str) -> bool:
@@ -369,7 +350,7 @@ class Job:
         folder.mkdir(exist_ok=True)
         self._stack.enter_context(_locked(folder))
         _clean_folder(folder, keep_manifest=not self.job.restart)
-        _remove_dead_temporaries(self.output_path)
+        remove_dead_temporaries(self.output_path)
         manifest = self.manifest = _open_manifest(
             folder, info, self.output_path, self.options, self.job, encoder
         )
