@@ -27,6 +27,7 @@ from pathlib import Path
 
 from vidsr.config import UpscaleOptions
 from vidsr.errors import (
+    CancelledError,
     CorruptInputError,
     InvalidOptionError,
     ModelWeightsError,
@@ -255,9 +256,12 @@ _PERMANENT = (CorruptInputError, InvalidOptionError, UnsupportedModelError, Mode
 
 
 def _worth_keeping(err: BaseException, manifest: Manifest) -> bool:
-    """Keep a failed job's folder only if a re-run may succeed and can reuse a finished segment."""
+    """Keep a failed job's folder if a re-run may succeed: always after a cancel (the same
+    command continues), after other failures only if it holds a finished segment."""
     if isinstance(err, _PERMANENT):
         return False
+    if isinstance(err, (CancelledError, KeyboardInterrupt)):
+        return True
     return any(r.status == "done" for r in manifest.segments)
 
 
