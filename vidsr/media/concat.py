@@ -119,7 +119,7 @@ def concat_segments(
             template = first.streams.video[0]
             extradata = template.codec_context.extradata
             out_stream = out.add_stream_from_template(template, opaque=True)  # AV1: dav1d
-            out_stream.time_base = stream_time_base(out.format.name, time_base, video.average_rate)
+            out_stream.time_base = stream_time_base(out.format.name, time_base, video)
             annexb = _annexb_filter(out, template, out_stream)
         finally:
             first.close()

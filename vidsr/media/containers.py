@@ -68,12 +68,15 @@ def _suggest(family: str, suffix: str) -> str:
     return f"{' or '.join(where)}, or --codec {default} (or auto) for {suffix}"
 
 
-def stream_time_base(format_name: str, time_base: Fraction, rate: Fraction | None) -> Fraction:
-    """The video stream time base to give an output muxer: AVI counts frames (one tick each,
-    at the average rate), where the input's fine time base would make it write an empty chunk
-    for every tick between frames and misplace the last one; every other muxer keeps it."""
-    if format_name.split(",")[0] == "avi":
-        return 1 / Fraction(rate or 25)
+def stream_time_base(format_name: str, time_base: Fraction, video) -> Fraction:
+    """The video stream time base to give an output muxer for ``video`` (a VideoInfo).
+
+    AVI counts frames: at a constant rate each frame is one tick of it, where the input's fine
+    time base would make it write an empty chunk for every tick between frames and misplace the
+    last one; a variable-rate video keeps the fine time base (its gaps are those empty chunks).
+    Every other muxer keeps the input's time base."""
+    if format_name.split(",")[0] == "avi" and not video.variable_rate:
+        return 1 / Fraction(video.average_rate or 25)
     return time_base
 
 

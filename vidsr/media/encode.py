@@ -109,9 +109,7 @@ class VideoWriter:
             raise EncoderError(f"unknown or unusable video encoder {s.codec!r}: {err}") from err
         stream.width, stream.height = width, height
         stream.pix_fmt = s.pix_fmt
-        stream.time_base = stream_time_base(
-            self.container.format.name, self.time_base, video.average_rate
-        )
+        stream.time_base = stream_time_base(self.container.format.name, self.time_base, video)
         ctx = stream.codec_context
         ctx.time_base = self.time_base
         if not s.images:
