@@ -13,6 +13,7 @@ stabiliser) plugs in through :class:`PostStage`.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -31,7 +32,7 @@ from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.encoders import choose_encoder
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
-from vidsr.media.images import image_pix_fmt, input_spec, is_pattern
+from vidsr.media.images import first_frame_number, image_pix_fmt, input_spec, is_pattern
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
@@ -294,7 +295,12 @@ class Pipeline:
         return batch
 
     def _encode_settings(
-        self, target: OutputTarget, in_layout, info: MediaInfo, encode_for: str | None = None
+        self,
+        target: OutputTarget,
+        in_layout,
+        info: MediaInfo,
+        window: Window,
+        encode_for: str | None = None,
     ) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
@@ -302,11 +308,17 @@ class Pipeline:
             single = not target.folder and not is_pattern(target.final)
             spec, encoder = target.image_output(1 if single else self.stats.frames_total)
             pix_fmt = o.pix_fmt or image_pix_fmt(encoder, in_layout.bit_depth)
+            muxer_options = dict(spec.options)
+            first = None if single else first_frame_number(info.path)
+            if first is not None:  # keep the input's frame numbers (editors match by them)
+                rate = float(info.video.average_rate or 25)
+                skipped = math.ceil(window.start * rate - 1e-6) if window.start else 0
+                muxer_options["start_number"] = str(first + skipped)
             settings = EncodeSettings(
                 codec=encoder,
                 pix_fmt=pix_fmt,
                 container_format=spec.format,
-                container_options=spec.options,
+                container_options=muxer_options,
             )
             return spec.url, settings
         raw = uncompressed_output(target.final)
@@ -363,7 +375,7 @@ class Pipeline:
         self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
         if self._turns % 2:
             height, width = width, height
-        url, settings = self._encode_settings(target, in_layout, info, encode_for)
+        url, settings = self._encode_settings(target, in_layout, info, window, encode_for)
         settings = replace(settings, keep_rotation=not self._turns)
         out_layout = plane_layout_for(settings.pix_fmt)
         if target.images and out_layout.kind == "yuv":  # JPEG: convert from RGB planes
