@@ -1,12 +1,15 @@
 """A resumable job: one video, encoded segment by segment, joined at the end.
 
 The job folder ``.OUTPUT.vidsr-job/`` beside the output holds ``manifest.json`` and one finished
-file per segment (each written atomically by the pipeline). Running the same job again after a
-crash, a ``kill -9`` or Ctrl-C checks the manifest against the input and options, verifies every
-finished segment file (frame count and pts, from its packets), encodes only the missing ones,
-joins all segment files without re-encoding, muxes the input's audio and subtitles, and removes
-the folder. A folder made from another input or other options is never reused: the run stops
-with an error that says to delete it or pass ``restart=True`` (``--restart``).
+file per segment (each written atomically by the pipeline, named by the job's digest of input
+and options, in the container :func:`~vidsr.media.concat.segment_suffix` picks). Running the
+same job again after a crash, a ``kill -9`` or Ctrl-C checks the manifest against the whole
+input's SHA-256 and the options, removes segment files of other jobs, verifies every finished
+segment (its SHA-256 as recorded when it finished; an unrecorded one by frame count and pts),
+encodes only the missing ones, joins all segment files without re-encoding into the output's
+container, muxes the input's audio and subtitles, and removes the folder. A folder made from
+another input or other options is never reused: the run stops with an error that says to delete
+it or pass ``restart=True`` (``--restart``). A failure a re-run would repeat removes the folder.
 
 Segments start at keyframes. With the temporal stage on, each segment also decodes ``preroll``
 seconds before its start and ``postroll`` seconds after its end, through the model and the
