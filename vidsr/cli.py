@@ -362,8 +362,10 @@ def _cmd_probe(args) -> int:
 
 
 def _interrupt(signum, frame) -> None:
-    """Treat SIGTERM like Ctrl-C, so the temporary output is removed."""
-    raise KeyboardInterrupt
+    """Unwind on SIGTERM as on Ctrl-C, so the temporary output is removed."""
+    from vidsr.errors import Terminated
+
+    raise Terminated
 
 
 def _cmd_bench(args) -> int:
@@ -526,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="vidsr: %(levelname)s: %(message)s",
     )
-    from vidsr.errors import CancelledError, VidsrError
+    from vidsr.errors import CancelledError, Terminated, VidsrError
 
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -536,8 +538,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"vidsr: {err}", file=sys.stderr)
         return EXIT_CANCELLED
-    except KeyboardInterrupt:
-        print("vidsr: cancelled", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        why = "terminated (SIGTERM)" if isinstance(err, Terminated) else "cancelled"
+        print(f"vidsr: {why}", file=sys.stderr)
         return EXIT_CANCELLED
     except VidsrError as err:
         if args.debug:

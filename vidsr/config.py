@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 from vidsr.errors import InvalidOptionError
+from vidsr.media.containers import video_encoder
+from vidsr.media.encoders import AUTO
+from vidsr.validate import check_number
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -17,10 +21,20 @@ def parse_size(text: str) -> int:
     try:
         number = float(value[: len(value) - len(unit)])
     except ValueError:
-        raise InvalidOptionError(f"not a size: {text!r} (use e.g. 4G or 512M)") from None
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise InvalidOptionError(f"not a size: {text!r} (use e.g. 4G or 512M)")
     return int(number * _UNITS[unit])
 
 
+MIN_TILE = 32
+"""Smallest tile (LR pixels): --tile below it is refused (a tile that small is mostly the
+overlap each tile carries, and runs for minutes on a short clip); out-of-memory falls back to
+no smaller tile."""
+MAX_SECONDS = 1e9
+"""Largest --start/--duration taken (31 years: beyond it times overflow FFmpeg's counters)."""
+MIN_FPS, MAX_FPS = 0.01, 1000
+"""Frame rates --fps takes (a frame per 100 s up to 1000 frames a second)."""
 DEFAULT_MODEL = "realesr-animevideov3"
 AUTO_TEMPORAL = "medium"
 """What ``temporal="auto"`` means for a network (classical resamplers get ``off``); benchmarked
@@ -69,20 +83,34 @@ class UpscaleOptions:
     max_memory: int | None = None  # bytes; frames are tiled and batches shrunk to stay under it
 
     def __post_init__(self) -> None:
-        if self.scale is not None and not 1 <= self.scale <= 8:
-            raise InvalidOptionError(f"--scale must be between 1 and 8, got {self.scale}")
-        if self.tile < 0:
-            raise InvalidOptionError(f"--tile must be 0 (off) or a size in pixels, got {self.tile}")
-        if self.batch_size < 1:
-            raise InvalidOptionError(f"batch size must be at least 1, got {self.batch_size}")
-        if not 0 <= self.crf <= 63:
-            raise InvalidOptionError(f"--crf must be between 0 and 63, got {self.crf}")
-        if self.start < 0:
-            raise InvalidOptionError(f"--start must not be negative, got {self.start}")
-        if self.duration is not None and self.duration <= 0:
-            raise InvalidOptionError(f"--duration must be positive, got {self.duration}")
-        if self.max_memory is not None and self.max_memory < 256 * 2**20:
-            raise InvalidOptionError(f"--max-memory must be at least 256M, got {self.max_memory}")
+        if self.scale is not None:
+            check_number("--scale", self.scale, low=1, high=8)
+        check_number("--tile", self.tile, integer=True, low=0)
+        if 0 < self.tile < MIN_TILE:
+            raise InvalidOptionError(
+                f"--tile must be 0 (whole frames) or at least {MIN_TILE} pixels, got {self.tile}: "
+                "smaller tiles are mostly overlap and run for minutes"
+            )
+        check_number("batch size", self.batch_size, integer=True, low=1)
+        check_number("--crf", self.crf, integer=True, low=0, high=63)
+        check_number("--start", self.start, low=0, high=MAX_SECONDS)
+        if self.duration is not None:
+            check_number("--duration", self.duration, low=0, low_open=True, high=MAX_SECONDS)
+        if self.max_memory is not None:
+            check_number("--max-memory", self.max_memory, integer=True)
+            if self.max_memory < 256 * 2**20:
+                raise InvalidOptionError(
+                    f"--max-memory must be at least 256M, got {self.max_memory}"
+                )
+        check_number("--lookahead", self.lookahead, integer=True)
         check_lookahead(self.lookahead)
-        if self.fps is not None and self.fps <= 0:
-            raise InvalidOptionError(f"--fps must be positive, got {self.fps}")
+        if self.fps is not None:
+            check_number("--fps", self.fps, low=MIN_FPS, high=MAX_FPS)
+            rate = Fraction(self.fps)
+            if max(rate.numerator, rate.denominator) >= 2**31:  # FFmpeg rates are int/int
+                raise InvalidOptionError(f"--fps {self.fps} is too fine: give it as N or N/M")
+        for name in ("model", "device", "precision", "compile", "codec", "preset", "temporal"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidOptionError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if self.codec != AUTO:
+            video_encoder(self.codec)

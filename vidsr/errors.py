@@ -48,4 +48,9 @@ class InvalidOptionError(VidsrError, ValueError):
 
 
 class CancelledError(VidsrError):
-    """The run was cancelled (Ctrl-C or :meth:`Pipeline.cancel`)."""
+    """The run was cancelled (Ctrl-C, SIGTERM or :meth:`Pipeline.cancel`)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by the CLI's signal handler: it unwinds like Ctrl-C (temporary files
+    removed) and is reported as what it is."""

@@ -7,6 +7,7 @@ once complete.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from dataclasses import dataclass
@@ -59,6 +60,40 @@ def check_paths(input_path: str, output_path: str) -> None:
         raise OutputPathError(f"output folder is not writable: {folder}")
     if out.is_dir() and not is_image_output(output_path):
         raise OutputPathError(f"output path is a folder: {output_path}")
+    if out.exists() and not out.is_file() and not out.is_dir():
+        raise OutputPathError(
+            f"{output_path} is not a file (vidsr has no null output: for a quick try, "
+            "write a short window, e.g. --duration 2 -o try.mp4)"
+        )
+    if not out.suffix and not is_image_output(output_path):
+        raise OutputPathError(
+            f"{output_path} has no extension to choose a container by: name a file "
+            "(out.mp4, out.mkv) or a folder for image frames with a slash (out/)"
+        )
+
+
+def remove_dead_temporaries(output_path: str) -> None:
+    """Delete ``.NAME.vidsr-tmp-PID.ext`` files beside the output left by killed processes."""
+    out = Path(os.path.abspath(output_path.rstrip("/" + os.sep)))
+    prefix = f".{out.stem}.vidsr-tmp-"
+    for entry in out.parent.glob(f"{glob.escape(prefix)}*{glob.escape(out.suffix)}"):
+        pid = entry.name[len(prefix) : len(entry.name) - len(out.suffix)]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if entry.is_dir():  # an image sequence's temporary folder
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 @dataclass

@@ -13,6 +13,7 @@ stabiliser) plugs in through :class:`PostStage`.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -24,17 +25,18 @@ from typing import Protocol
 
 import torch
 
-from vidsr.config import UpscaleOptions
-from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
+from vidsr.config import MIN_TILE, UpscaleOptions
+from vidsr.errors import CancelledError, InvalidOptionError, Terminated, VidsrError
+from vidsr.media.containers import check_holds
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.encoders import choose_encoder
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
-from vidsr.media.images import image_pix_fmt, input_spec, is_pattern
+from vidsr.media.images import first_frame_number, image_pix_fmt, input_spec, is_pattern
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
-from vidsr.paths import OutputTarget, check_paths, default_output_path
+from vidsr.paths import OutputTarget, check_paths, default_output_path, remove_dead_temporaries
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import MediaInfo, PlanarFrame, Window
 
@@ -169,11 +171,13 @@ class Pipeline:
         *,
         window: Window | None = None,
         copy_streams: bool = True,
+        encode_for: str | None = None,
     ) -> RunStats:
         """Upscale ``input_path`` into ``output_path`` (default: beside the input).
 
         ``window`` overrides the options' ``start``/``duration`` (a job runs one segment at a
-        time this way); ``copy_streams=False`` writes the video stream alone.
+        time this way); ``copy_streams=False`` writes the video stream alone; ``encode_for``
+        names the file whose container picks the encoder (a job's output, for its segments).
         """
         info = probe(input_path, self.options.fps)
         window = window or self.window()
@@ -184,6 +188,7 @@ class Pipeline:
             self.post_stage.reset()  # each run (segment) starts with no history
         output_path = output_path or default_output_path(input_path, upscaler.scale)
         check_paths(input_path, output_path)
+        remove_dead_temporaries(output_path)  # of runs of this output killed by SIGKILL
         target = OutputTarget.for_path(output_path)
         single_image_in = input_spec(input_path).images and os.path.isfile(input_path)
         if (
@@ -200,14 +205,15 @@ class Pipeline:
         started = time.perf_counter()
         try:
             target.prepare()
-            self._run(info, upscaler, target, window, copy_streams)
+            self._run(info, upscaler, target, window, copy_streams, encode_for)
             target.commit()
         except BaseException as err:
             cancelled = isinstance(err, (CancelledError, KeyboardInterrupt))
             self.stats.state = "cancelled" if cancelled else "failed"
             target.discard()
             if isinstance(err, KeyboardInterrupt):
-                raise CancelledError("cancelled (Ctrl-C); no output written") from err
+                how = "SIGTERM" if isinstance(err, Terminated) else "Ctrl-C"
+                raise CancelledError(f"cancelled ({how}); no output written") from err
             raise
         self.stats.wall_seconds = time.perf_counter() - started
         self.stats.state = "done"
@@ -261,9 +267,15 @@ class Pipeline:
             hint = (
                 f"; the temporal stage alone needs {stage_mb}M (--temporal off)" if stage_mb else ""
             )
+            smallest = upscaler.bytes_per_pixel() * (MIN_TILE + 2 * upscaler.tile_pad) ** 2
+            fits = (used + queued + need(1) + MEMORY_RESERVE_FIXED + smallest) / (
+                1 - MEMORY_RESERVE_SHARE
+            )
+            fits_mb = -(-int(fits) // (64 << 20)) * 64  # rounded up to 64M
             raise InvalidOptionError(
                 f"--max-memory {o.max_memory / 2**20:.0f}M is too small for {width}x{height} "
-                f"frames (the process already uses {used / 2**20:.0f}M{hint})"
+                f"frames (the process already uses {used / 2**20:.0f}M{hint}); about "
+                f"--max-memory {fits_mb}M would fit"
             )
         tile = auto_tile_size(
             info.video.height,
@@ -283,7 +295,12 @@ class Pipeline:
         return batch
 
     def _encode_settings(
-        self, target: OutputTarget, in_layout, info: MediaInfo
+        self,
+        target: OutputTarget,
+        in_layout,
+        info: MediaInfo,
+        window: Window,
+        encode_for: str | None = None,
     ) -> tuple[str, EncodeSettings]:
         """Where to open the output and how to encode it (video, or images for sequences)."""
         o = self.options
@@ -291,11 +308,17 @@ class Pipeline:
             single = not target.folder and not is_pattern(target.final)
             spec, encoder = target.image_output(1 if single else self.stats.frames_total)
             pix_fmt = o.pix_fmt or image_pix_fmt(encoder, in_layout.bit_depth)
+            muxer_options = dict(spec.options)
+            first = None if single else first_frame_number(info.path)
+            if first is not None:  # keep the input's frame numbers (editors match by them)
+                rate = float(info.video.average_rate or 25)
+                skipped = math.ceil(window.start * rate - 1e-6) if window.start else 0
+                muxer_options["start_number"] = str(first + skipped)
             settings = EncodeSettings(
                 codec=encoder,
                 pix_fmt=pix_fmt,
                 container_format=spec.format,
-                container_options=spec.options,
+                container_options=muxer_options,
             )
             return spec.url, settings
         raw = uncompressed_output(target.final)
@@ -311,7 +334,9 @@ class Pipeline:
             )
             self._warn_uncompressed(target.final, info)
             return target.tmp, settings
-        codec = choose_encoder(o.codec, target.final, in_layout.bit_depth)
+        final = encode_for or target.final
+        codec = choose_encoder(o.codec, final, in_layout.bit_depth)
+        check_holds(final, codec)
         pix_fmt = output_pix_fmt(codec, in_layout, o.pix_fmt)
         return target.tmp, EncodeSettings(codec, o.crf, o.preset, pix_fmt)
 
@@ -341,6 +366,7 @@ class Pipeline:
         target: OutputTarget,
         window: Window,
         copy_streams: bool,
+        encode_for: str | None = None,
     ) -> None:
         o = self.options
         decoder = make_decoder(info, window, o)
@@ -349,7 +375,7 @@ class Pipeline:
         self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
         if self._turns % 2:
             height, width = width, height
-        url, settings = self._encode_settings(target, in_layout, info)
+        url, settings = self._encode_settings(target, in_layout, info, window, encode_for)
         settings = replace(settings, keep_rotation=not self._turns)
         out_layout = plane_layout_for(settings.pix_fmt)
         if target.images and out_layout.kind == "yuv":  # JPEG: convert from RGB planes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -38,7 +39,14 @@ RUNNER = textwrap.dedent(
 
 
 def _segment_files(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.glob("seg-*.mp4"))
+    """Names of the finished segment files, without the job digest (seg-00001.mp4)."""
+    return sorted(re.sub(r"-[0-9a-f]{12}\.", ".", p.name) for p in folder.glob("seg-*.mp4"))
+
+
+def _segment(folder: Path, index: int) -> Path:
+    """The file of segment ``index`` in ``folder`` (whatever job digest names it)."""
+    (path,) = folder.glob(f"seg-{index:05d}-*.mp4")
+    return path
 
 
 def test_kill9_halfway_then_resume_equals_uninterrupted(keyclip, tmp_path):
@@ -49,7 +57,7 @@ def test_kill9_halfway_then_resume_equals_uninterrupted(keyclip, tmp_path):
     proc = subprocess.Popen([sys.executable, str(runner), str(keyclip), str(out)])
     try:
         deadline = time.monotonic() + 120
-        while not (folder / "seg-00000.mp4").exists():
+        while not list(folder.glob("seg-00000-*.mp4")):
             assert proc.poll() is None, "the runner ended before its first segment"
             assert time.monotonic() < deadline, "no segment file after 120 s"
             time.sleep(0.01)
@@ -106,7 +114,7 @@ def test_damaged_segment_is_encoded_again(keyclip, tmp_path):
     progress = _interrupt_after(3)
     with pytest.raises(CancelledError):
         run_job(str(keyclip), str(out), FAST, JOB, progress=progress)
-    seg = job_folder(str(out)) / "seg-00001.mp4"
+    seg = _segment(job_folder(str(out)), 1)
     seg.write_bytes(seg.read_bytes()[: seg.stat().st_size // 2])
     result = run_job(str(keyclip), str(out), FAST, JOB)
     assert (result.reused, result.encoded) == (2, 2)

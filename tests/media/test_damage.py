@@ -98,3 +98,33 @@ def test_raw_stream_keeps_its_frame_count(shared_data, tmp_path):
     reference = list(VideoDecoder(probe(str(src))).frames())
     assert decoder.damaged >= 1 and decoder.stood_in == decoder.damaged
     assert [f.pts for f in frames] == [f.pts for f in reference] and len(frames) == 30
+
+
+def _faststart_truncated(src, dst, keep: float) -> None:
+    """``src`` remuxed with its index first (as a download or camera writes it), then cut to
+    ``keep`` of its bytes: the index still lists every frame, the data of the last ones is gone."""
+    full = dst.with_name("faststart.mp4")
+    with av.open(str(src)) as i, av.open(str(full), "w", options={"movflags": "faststart"}) as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is not None:
+                p.stream = streams[p.stream.index]
+                o.mux(p)
+    data = full.read_bytes()
+    dst.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_truncated_file_in_a_window_is_an_error_not_a_short_output(clip_factory, tmp_path):
+    """Bug: a truncated file given a window (--duration 2) returned 22 of its 50 frames with
+    exit 0 and no warning, while the same file as a whole video was an error."""
+    src = clip_factory("long.mp4", frames=50, width=160, height=120, pattern="texture")
+    cut = tmp_path / "cut.mp4"
+    _faststart_truncated(src, cut, 0.45)
+    out = tmp_path / "o.mp4"
+    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", duration=2.0)
+    with pytest.raises(CorruptInputError, match="truncated or damaged"):
+        Pipeline(options).run(str(cut), str(out))
+    assert not out.exists()
+    # a window that ends before the cut is whole, and succeeds
+    short = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", duration=0.4)
+    assert Pipeline(short).run(str(cut), str(out)).frames_encoded == 10

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vidsr.config import UpscaleOptions
-from vidsr.errors import CancelledError, InputNotFoundError, OutputPathError
+from vidsr.errors import CancelledError, InputNotFoundError, OutputPathError, Terminated
 from vidsr.jobs.job import Job, JobOptions, job_folder, run_job
 from vidsr.media.images import IMAGE_EXTENSIONS
 from vidsr.media.rawvideo import RAW_EXTENSIONS
@@ -217,7 +217,8 @@ def _run_one(
     except CancelledError:
         raise
     except KeyboardInterrupt as err:
-        raise CancelledError("batch cancelled (Ctrl-C); finished files are kept") from err
+        how = "SIGTERM" if isinstance(err, Terminated) else "Ctrl-C"
+        raise CancelledError(f"batch cancelled ({how}); finished files are kept") from err
     except Exception as err:  # recorded in the summary; the batch goes on
         row.status = "failed"
         row.error = str(err) or type(err).__name__

@@ -1,12 +1,15 @@
 """A resumable job: one video, encoded segment by segment, joined at the end.
 
 The job folder ``.OUTPUT.vidsr-job/`` beside the output holds ``manifest.json`` and one finished
-file per segment (each written atomically by the pipeline). Running the same job again after a
-crash, a ``kill -9`` or Ctrl-C checks the manifest against the input and options, verifies every
-finished segment file (frame count and pts, from its packets), encodes only the missing ones,
-joins all segment files without re-encoding, muxes the input's audio and subtitles, and removes
-the folder. A folder made from another input or other options is never reused: the run stops
-with an error that says to delete it or pass ``restart=True`` (``--restart``).
+file per segment (each written atomically by the pipeline, named by the job's digest of input
+and options, in the container :func:`~vidsr.media.concat.segment_suffix` picks). Running the
+same job again after a crash, a ``kill -9`` or Ctrl-C checks the manifest against the whole
+input's SHA-256 and the options, removes segment files of other jobs, verifies every finished
+segment (its SHA-256 as recorded when it finished; an unrecorded one by frame count and pts),
+encodes only the missing ones, joins all segment files without re-encoding into the output's
+container, muxes the input's audio and subtitles, and removes the folder. A folder made from
+another input or other options is never reused: the run stops with an error that says to delete
+it or pass ``restart=True`` (``--restart``). A failure a re-run would repeat removes the folder.
 
 Segments start at keyframes. With the temporal stage on, each segment also decodes ``preroll``
 seconds before its start and ``postroll`` seconds after its end, through the model and the
@@ -26,17 +29,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidsr.config import UpscaleOptions
-from vidsr.errors import CorruptInputError, InvalidOptionError, OutputPathError, VidsrError
-from vidsr.jobs.manifest import Manifest, SegmentRecord, input_fingerprint, options_fingerprint
+from vidsr.errors import (
+    CancelledError,
+    CorruptInputError,
+    InvalidOptionError,
+    ModelWeightsError,
+    OutputPathError,
+    UnsupportedModelError,
+    VidsrError,
+)
+from vidsr.jobs.manifest import (
+    Manifest,
+    SegmentRecord,
+    file_sha256,
+    input_fingerprint,
+    job_digest,
+    options_fingerprint,
+)
 from vidsr.jobs.segments import plan_segments, scan_keyframes
 from vidsr.jobs.space import check_free_space, estimate_video_bytes
 from vidsr.jobs.worker import SegmentDone, SegmentTask, make_pipeline, run_segment
-from vidsr.media.concat import concat_segments, segment_file_info
+from vidsr.media.concat import concat_segments, segment_file_info, segment_suffix
+from vidsr.media.containers import check_holds
+from vidsr.media.encoders import choose_encoder
 from vidsr.media.images import input_spec, is_image_output
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import uncompressed_output
-from vidsr.paths import OutputTarget, check_paths
+from vidsr.paths import OutputTarget, check_paths, remove_dead_temporaries
 from vidsr.types import MediaInfo
+from vidsr.validate import check_choice, check_number
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +86,14 @@ class JobOptions:
     max_retries: int = 3
 
     def __post_init__(self) -> None:
-        if not self.segment_seconds > 0:
-            raise InvalidOptionError(
-                f"--segment-seconds must be positive, got {self.segment_seconds}"
-            )
+        check_number("--segment-seconds", self.segment_seconds, low=0, low_open=True)
         for name in ("preroll", "postroll"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise InvalidOptionError(f"{name} must not be negative, got {value}")
-        if self.workers < 1:
-            raise InvalidOptionError(f"--workers must be at least 1, got {self.workers}")
-        if self.backend not in BACKENDS:
-            raise InvalidOptionError(f"--backend must be local or ray, got {self.backend!r}")
+            if value is not None:
+                check_number(name, value, low=0)
+        check_number("--workers", self.workers, integer=True, low=1)
+        check_number("max_retries", self.max_retries, integer=True, low=0)
+        check_choice("--backend", self.backend, BACKENDS)
 
     def context_for(self, options: UpscaleOptions) -> tuple[float, float]:
         """(pre-roll, post-roll) in seconds for these upscale options."""
@@ -139,25 +156,6 @@ def _clean_folder(folder: Path, keep_manifest: bool) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _remove_dead_temporaries(output_path: str) -> None:
-    """Delete ``.NAME.vidsr-tmp-PID.ext`` files beside the output left by killed processes."""
-    out = Path(os.path.abspath(output_path))
-    for entry in out.parent.glob(f".{out.stem}.vidsr-tmp-*{out.suffix}"):
-        pid = entry.name[len(f".{out.stem}.vidsr-tmp-") : len(entry.name) - len(out.suffix)]
-        if pid.isdigit() and not _alive(int(pid)):
-            entry.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def _is_leftover(name: str) -> bool:
     return ".vidsr-tmp-" in name or name.endswith((".part", ".tmp"))
 
@@ -169,15 +167,20 @@ def _scale_of(options: UpscaleOptions) -> float:
     return expected_scale(options.model, options.scale)
 
 
-def _segment_name(index: int, output_path: str) -> str:
-    """MP4 segments for MP4 outputs, else MOV (it holds more codecs): both keep the video's
-    time base exactly, where Matroska would round every timestamp to the millisecond."""
-    suffix = Path(output_path).suffix.lower()
-    return f"seg-{index:05d}{'.mp4' if suffix in ('.mp4', '.m4v') else '.mov'}"
+def _segment_name(index: int, digest: str, suffix: str) -> str:
+    """``seg-00003-DIGEST.mkv``: the job's digest (input and options) names every segment, so
+    a lost manifest cannot adopt another job's; the container is
+    :func:`~vidsr.media.concat.segment_suffix`'s."""
+    return f"seg-{index:05d}-{digest}{suffix}"
 
 
 def _open_manifest(
-    folder: Path, info: MediaInfo, output_path: str, options: UpscaleOptions, job: JobOptions
+    folder: Path,
+    info: MediaInfo,
+    output_path: str,
+    options: UpscaleOptions,
+    job: JobOptions,
+    encoder: str,
 ) -> Manifest:
     """Load the folder's manifest (checking it belongs to this job) or plan a new one."""
     preroll, postroll = job.context_for(options)
@@ -195,7 +198,11 @@ def _open_manifest(
             )
         return manifest
     segments = plan_segments(scan_keyframes(info), job.segment_seconds)
-    records = [SegmentRecord.from_segment(s, _segment_name(s.index, output_path)) for s in segments]
+    digest = job_digest(input_fp, options_fp)
+    suffix = segment_suffix(output_path, encoder)
+    records = [
+        SegmentRecord.from_segment(s, _segment_name(s.index, digest, suffix)) for s in segments
+    ]
     manifest = Manifest(input=input_fp, options=options_fp, segments=records, output=output_path)
     manifest.save(folder)
     return manifest
@@ -205,6 +212,11 @@ def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
     """True if the record's file exists and holds what the manifest says it holds."""
     path = folder / record.file
     if not path.is_file():
+        record.status = "pending"
+        return False
+    if record.status == "done" and file_sha256(str(path)) != record.sha256:
+        log.warning("segment %d changed since it was finished: encoding it again", record.index)
+        record.status = "pending"
         return False
     try:
         found = segment_file_info(str(path), info.video.time_base)
@@ -217,7 +229,7 @@ def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
         expected = (record.frames, record.pts_first, record.pts_last)
     ok = (found.frames, found.pts_first, found.pts_last) == expected
     if ok and record.status != "done":
-        _mark_done(record, found.frames, found.pts_first, found.pts_last)
+        _mark_done(record, found.frames, found.pts_first, found.pts_last, file_sha256(str(path)))
     elif not ok:
         record.status = "pending"
         log.warning(
@@ -227,9 +239,33 @@ def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
     return ok
 
 
-def _mark_done(record: SegmentRecord, frames: int, first: int, last: int) -> None:
+def _mark_done(record: SegmentRecord, frames: int, first: int, last: int, sha256: str) -> None:
     record.status = "done"
     record.frames_written, record.written_pts_first, record.written_pts_last = frames, first, last
+    record.sha256 = sha256
+
+
+def _remove_foreign_segments(folder: Path, manifest: Manifest) -> None:
+    """Delete segment files the manifest does not name (another input's or other options')."""
+    named = {r.file for r in manifest.segments}
+    for entry in folder.glob("seg-*"):
+        if entry.name not in named:
+            log.warning("%s belongs to another input or other options: removed", entry.name)
+            entry.unlink(missing_ok=True)
+
+
+_PERMANENT = (CorruptInputError, InvalidOptionError, UnsupportedModelError, ModelWeightsError)
+"""Failures a re-run repeats (the input, the options, the model): the job folder goes."""
+
+
+def _worth_keeping(err: BaseException, manifest: Manifest) -> bool:
+    """Keep a failed job's folder if a re-run may succeed: always after a cancel (the same
+    command continues), after other failures only if it holds a finished segment."""
+    if isinstance(err, _PERMANENT):
+        return False
+    if isinstance(err, (CancelledError, KeyboardInterrupt)):
+        return True
+    return any(r.status == "done" for r in manifest.segments)
 
 
 def _check_join(manifest: Manifest, info: MediaInfo) -> int:
@@ -302,8 +338,10 @@ class Job:
     def __enter__(self) -> Job:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
+        if exc is not None and self.manifest is not None and not _worth_keeping(exc, self.manifest):
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def close(self) -> None:
         """Release the job folder's lock."""
@@ -313,14 +351,17 @@ class Job:
         """Lock the folder, load or plan the manifest, and return the segments still to encode."""
         check_paths(self.input_path, self.output_path)
         info = self.info = probe(self.input_path, self.options.fps)
+        encoder = choose_encoder(self.options.codec, self.output_path, info.video.bit_depth)
+        check_holds(self.output_path, encoder)  # before the folder: a re-run would fail too
         folder = self.folder
         folder.mkdir(exist_ok=True)
         self._stack.enter_context(_locked(folder))
         _clean_folder(folder, keep_manifest=not self.job.restart)
-        _remove_dead_temporaries(self.output_path)
+        remove_dead_temporaries(self.output_path)
         manifest = self.manifest = _open_manifest(
-            folder, info, self.output_path, self.options, self.job
+            folder, info, self.output_path, self.options, self.job, encoder
         )
+        _remove_foreign_segments(folder, manifest)
         todo = [r for r in manifest.segments if not _verified(folder, r, info)]
         manifest.save(folder)
         if self.job.check_space:
@@ -339,6 +380,7 @@ class Job:
                 options=self.options,
                 window=r.segment().window(*context),
                 time_base=info.video.time_base,
+                final_output=self.output_path,
             )
             for r in todo
         ]
@@ -349,7 +391,8 @@ class Job:
         if self.manifest is None:
             raise VidsrError("Job.open() was not called")
         record = self.manifest.segments[result.index]
-        _mark_done(record, result.frames, result.pts_first, result.pts_last)
+        sha256 = file_sha256(str(self.folder / record.file))
+        _mark_done(record, result.frames, result.pts_first, result.pts_last, sha256)
         self.manifest.save(self.folder)
         self.frames_done += result.frames
         if self.progress:
@@ -370,6 +413,14 @@ class Job:
             paths = [str(self.folder / r.file) for r in self.manifest.segments]
             concat_segments(paths, self.info, target.tmp)
             target.commit()
+        except OSError as err:  # a full disk, a vanished folder: the segments stay for a re-run
+            target.discard()
+            if isinstance(err, VidsrError):
+                raise
+            raise OutputPathError(
+                f"writing {self.output_path} failed: {err.strerror or err} (the finished "
+                "segments are kept: run the same command again)"
+            ) from err
         except BaseException:
             target.discard()
             raise

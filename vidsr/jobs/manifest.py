@@ -3,13 +3,17 @@
 A JSON file, rewritten atomically (temporary file, fsync, rename) after every finished segment,
 so a kill at any moment leaves either the old or the new manifest, never half of one.
 
-The input is identified by its size and the SHA-256 of its first, middle and last MiB (plus its
-name, for messages only). A full hash of a 50 GB film would cost minutes on every resume; the
-sampled hash catches a different file, a re-encode or a file still being copied, while a copy or
-``touch`` of the same file (new mtime, same bytes) can still resume. The options that change the
-output's pixels are recorded too, with a digest of the temporal stage's tuning; ``device`` and
-``batch_size`` are not, so a job can resume on another device or with a smaller batch after
-running out of memory.
+The input is identified by its size and the SHA-256 of all its bytes (plus its name, for
+messages only): an input edited in place, even at the same size, is a different input, while a
+copy or ``touch`` of the same file (new mtime, same bytes) can still resume. Hashing reads the
+whole file once per run (measured in ``scripts/bench_fingerprint.py``; see the README). The
+options that change the output's pixels are recorded too, with a digest of the temporal stage's
+tuning; ``device`` and ``batch_size`` are not, so a job can resume on another device or with a
+smaller batch after running out of memory.
+
+:func:`job_digest` of the two goes into every segment's file name, so segments made from another
+input or with other options are never taken for this job's, even when the manifest is lost; each
+finished segment's SHA-256 is recorded, and checked before the segment is reused.
 """
 
 from __future__ import annotations
@@ -27,31 +31,40 @@ from vidsr.jobs.segments import Segment
 from vidsr.temporal import tuning_digest
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
-_SAMPLE = 1 << 20
+FORMAT_VERSION = 2
+_BLOCK = 4 << 20
 _RUNTIME_ONLY = ("device", "batch_size")
 
 
-def input_fingerprint(path: str) -> dict[str, Any]:
-    """Size and SHA-256 of the first, middle and last MiB of ``path``."""
-    size = os.path.getsize(path)
+def file_sha256(path: str) -> str:
+    """SHA-256 of every byte of ``path``, read in 4 MiB blocks (memory stays flat)."""
     digest = hashlib.sha256()
-    offsets = sorted({0, max(0, size // 2 - _SAMPLE // 2), max(0, size - _SAMPLE)})
     with open(path, "rb") as f:
-        for offset in offsets:
-            f.seek(offset)
-            digest.update(f.read(_SAMPLE))
-    return {"name": os.path.basename(path), "size": size, "sha256_samples": digest.hexdigest()}
+        for block in iter(lambda: f.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_fingerprint(path: str) -> dict[str, Any]:
+    """Name, size and SHA-256 of the whole of ``path``."""
+    return {
+        "name": os.path.basename(path),
+        "size": os.path.getsize(path),
+        "sha256": file_sha256(path),
+    }
+
+
+def job_digest(input_fp: dict[str, Any], options_fp: dict[str, Any]) -> str:
+    """12 hex digits naming this input with these options (in every segment's file name)."""
+    identity = {"input": {k: v for k, v in input_fp.items() if k != "name"}, "options": options_fp}
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _model_identity(model: str) -> str:
     """A catalog name as it is; a weights file by its name, size and SHA-256."""
     if os.path.isfile(model):
-        digest = hashlib.sha256()
-        with open(model, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return f"{os.path.basename(model)}:{os.path.getsize(model)}:{digest.hexdigest()}"
+        return f"{os.path.basename(model)}:{os.path.getsize(model)}:{file_sha256(model)}"
     return model
 
 
@@ -84,6 +97,7 @@ class SegmentRecord:
     frames_written: int | None = None  # counted in the finished file
     written_pts_first: int | None = None
     written_pts_last: int | None = None
+    sha256: str | None = None  # of the finished file, checked before it is reused
 
     @classmethod
     def from_segment(cls, segment: Segment, file: str) -> SegmentRecord:
@@ -147,9 +161,7 @@ class Manifest:
 
     def mismatch(self, input_fp: dict[str, Any], options_fp: dict[str, Any]) -> str | None:
         """Why this job cannot be resumed with this input and these options (None: it can)."""
-        if self.input["size"] != input_fp["size"] or (
-            self.input["sha256_samples"] != input_fp["sha256_samples"]
-        ):
+        if self.input["size"] != input_fp["size"] or self.input["sha256"] != input_fp["sha256"]:
             return f"it was made from a different input ({self.input['name']})"
         changed = sorted(
             k for k in set(self.options) | set(options_fp)

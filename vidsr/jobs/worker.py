@@ -29,6 +29,7 @@ class SegmentTask:
     window: Window
     time_base: Fraction  # the input video's, for the pts the result reports
     key: str = ""  # which job it belongs to, when segments of many jobs run together
+    final_output: str | None = None  # the job's output: its container picks the encoder
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,13 @@ def run_segment(task: SegmentTask, pipeline: Pipeline | None = None) -> SegmentD
     """Run ``task`` (atomically: the file appears only when finished) and describe the file."""
     pipeline = pipeline or make_pipeline(task.options)
     started = time.perf_counter()
-    pipeline.run(task.input_path, task.output_path, window=task.window, copy_streams=False)
+    pipeline.run(
+        task.input_path,
+        task.output_path,
+        window=task.window,
+        copy_streams=False,
+        encode_for=task.final_output,
+    )
     info = segment_file_info(task.output_path, task.time_base)
     return SegmentDone(
         index=task.index,

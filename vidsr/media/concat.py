@@ -10,12 +10,14 @@ frame, and this module never imports torch.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
 
 from vidsr.errors import CorruptInputError, EncoderError
+from vidsr.media.containers import muxer_options, stream_time_base
 from vidsr.media.mux import StreamCopier
 from vidsr.types import MediaInfo, Window
 
@@ -34,6 +36,23 @@ class SegmentFile:
     pts_first: int
     pts_last: int
     time_base: Fraction
+
+
+_OWN_SUFFIX = {".mp4": ".mp4", ".m4v": ".mp4", ".mov": ".mov"}
+
+
+def segment_suffix(output_path: str, encoder: str) -> str:
+    """The container a job writes its segments in, for ``output_path`` encoded by ``encoder``.
+
+    The output's own container where its packets read back with their exact timestamps and
+    decode order (MP4, MOV, MPEG-TS); else MP4, which holds every encoder vidsr offers but
+    ProRes (MOV then). Not Matroska: it keeps no decode timestamps (packets of B-frame streams
+    come back without dts) and rounds every time to the millisecond.
+    """
+    own = _OWN_SUFFIX.get(os.path.splitext(output_path)[1].lower())
+    if own is not None:
+        return own
+    return ".mov" if av.Codec(encoder, "w").canonical_name == "prores" else ".mp4"
 
 
 def _rescale(value: int, src: Fraction, dst: Fraction) -> int:
@@ -66,13 +85,6 @@ def segment_file_info(path: str, time_base: Fraction | None = None) -> SegmentFi
     )
 
 
-def _muxer_options(path: str, time_base: Fraction) -> dict[str, str]:
-    """Keep MP4/MOV edit lists in the video's own timescale (see ``media.encode``)."""
-    if path.lower().endswith((".mp4", ".m4v", ".mov")) and time_base.numerator == 1:
-        return {"movie_timescale": str(time_base.denominator)}
-    return {}
-
-
 def concat_segments(
     segment_paths: list[str],
     info: MediaInfo,
@@ -95,7 +107,7 @@ def concat_segments(
     try:
         out = av.open(
             output_path, "w", format=container_format,
-            options=_muxer_options(output_path, time_base),
+            options=muxer_options(output_path, time_base),
         )  # fmt: skip
     except (av.FFmpegError, ValueError) as err:
         raise EncoderError(f"cannot create output {output_path}: {err}") from err
@@ -106,8 +118,9 @@ def concat_segments(
         try:
             template = first.streams.video[0]
             extradata = template.codec_context.extradata
-            out_stream = out.add_stream_from_template(template)
-            out_stream.time_base = time_base
+            out_stream = out.add_stream_from_template(template, opaque=True)  # AV1: dav1d
+            out_stream.time_base = stream_time_base(out.format.name, time_base, video)
+            annexb = _annexb_filter(out, template, out_stream)
         finally:
             first.close()
         if video.rotation:
@@ -134,7 +147,9 @@ def concat_segments(
                         t = float(packet.dts * packet.time_base) - start
                         copier.mux_until(out, t)
                     packet.stream = out_stream
-                    out.mux(packet)
+                    for ready in annexb.filter(packet) if annexb else (packet,):
+                        ready.stream = out_stream
+                        out.mux(ready)
                     written += 1
         if copier is not None:
             copier.finish(out)
@@ -146,6 +161,19 @@ def concat_segments(
             copier.close()
         out.close()
     return written
+
+
+_ANNEXB = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
+_WANTS_ANNEXB = ("avi",)  # MPEG-TS converts by itself
+
+
+def _annexb_filter(out, template, out_stream) -> av.BitStreamFilterContext | None:
+    """MP4 segments hold H.264/HEVC as length-prefixed NAL units; AVI wants start codes (the
+    filter also rewrites the output stream's extradata to match)."""
+    name = _ANNEXB.get(template.codec_context.name)
+    if name is None or out.format.name.split(",")[0] not in _WANTS_ANNEXB:
+        return None
+    return av.BitStreamFilterContext(name, template, out_stream)
 
 
 def _monotonic_dts(packet, last_dts: int | None, path: str) -> int:

@@ -224,6 +224,8 @@ class VideoDecoder:
         start = self.info.video.start_time or 0
         prev: int | None = None
         count = 0
+        last_t: float | None = None
+        stopped_at_window_end = False
         self.damaged = self.stood_in = 0
         self._sent = []
         self._unplaced = 0
@@ -250,7 +252,9 @@ class VideoDecoder:
                 prev = pts
                 t = float((pts - (0 if self._synthesize else start)) * self.time_base)
                 if self.window.decode_end is not None and t >= self.window.decode_end - 1e-9:
+                    stopped_at_window_end = True
                     break
+                last_t = t
                 if t < self.window.decode_start - 1e-9:
                     continue
                 yield PlanarFrame(
@@ -280,4 +284,21 @@ class VideoDecoder:
             raise CorruptInputError(
                 f"{self.info.path} is truncated or damaged: its index lists {expected} frames, "
                 f"only {count} could be decoded"
+            )
+        if expected and not whole and not stopped_at_window_end:
+            self._check_window_complete(last_t)
+
+    def _check_window_complete(self, last_t: float | None) -> None:
+        """A window whose frames stop well before its end, in a video whose index says it runs
+        on (a truncated file), is an error as a whole run of it would be, not a short output."""
+        length = self.info.video.duration_s
+        if not length:
+            return
+        rate = float(self.info.video.average_rate or 25)
+        wanted = length if self.window.decode_end is None else min(length, self.window.decode_end)
+        got = self.window.decode_start if last_t is None else last_t + 1 / rate
+        if wanted - got > max(2 / rate, 0.1):
+            raise CorruptInputError(
+                f"{self.info.path} is truncated or damaged: its index runs to {length:.2f} s, "
+                f"its frames stop at {got:.2f} s"
             )

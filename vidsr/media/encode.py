@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from vidsr.errors import EncoderError
+from vidsr.media.containers import muxer_options, stream_time_base
 from vidsr.media.encoders import encoder_options
 from vidsr.media.formats import output_tags
 from vidsr.media.mux import StreamCopier, copy_stream_tags
@@ -85,7 +86,7 @@ class VideoWriter:
         if window.shifts:
             self._shift = round(window.start / self.time_base) + (video.start_time or 0)
         try:
-            options = settings.container_options or _muxer_options(path, info)
+            options = settings.container_options or muxer_options(path, info.video.time_base)
             self.container = av.open(path, "w", format=settings.container_format, options=options)
         except (av.FFmpegError, ValueError) as err:
             raise EncoderError(f"cannot create output {path}: {err}") from err
@@ -108,7 +109,7 @@ class VideoWriter:
             raise EncoderError(f"unknown or unusable video encoder {s.codec!r}: {err}") from err
         stream.width, stream.height = width, height
         stream.pix_fmt = s.pix_fmt
-        stream.time_base = self.time_base
+        stream.time_base = stream_time_base(self.container.format.name, self.time_base, video)
         ctx = stream.codec_context
         ctx.time_base = self.time_base
         if not s.images:
@@ -167,11 +168,3 @@ class VideoWriter:
         finally:
             with contextlib.suppress(av.FFmpegError):
                 self.container.close()
-
-
-def _muxer_options(path: str, info: MediaInfo) -> dict[str, str]:
-    """MP4/MOV keep edit lists in a 1/1000 s movie timescale by default, which would round a
-    non-zero start time (MPEG-TS sources) to the millisecond; use the video's own timescale."""
-    if path.lower().endswith((".mp4", ".m4v", ".mov")) and info.video.time_base.numerator == 1:
-        return {"movie_timescale": str(info.video.time_base.denominator)}
-    return {}

@@ -71,6 +71,23 @@ def input_spec(path: str, fps: Fraction | None = None) -> OpenSpec:
     return OpenSpec(url=path)
 
 
+def first_frame_number(path: str) -> int | None:
+    """The number in the name of the first image of a sequence input (a folder or a pattern),
+    so the output can keep the input's numbering; None for anything else."""
+    if os.path.isdir(path):
+        spec = input_spec(path)
+        names = sorted(glob.glob(spec.url)) if spec.format == "image2" else []
+    elif is_pattern(path):
+        wildcard = _FRAME_NUMBER.sub("*", glob.escape(os.path.basename(path)), count=1)
+        names = glob.glob(os.path.join(glob.escape(os.path.dirname(path)), wildcard))
+    else:
+        return None
+    numbers = [int(m.group(1)) for n in names if (m := re.search(r"(\d+)\D*$", Path(n).name))]
+    if not numbers:
+        return None
+    return numbers[0] if os.path.isdir(path) else min(numbers)
+
+
 def is_image_output(path: str) -> bool:
     """True if ``path`` names a folder (existing, or ending in a slash), pattern or image."""
     return (

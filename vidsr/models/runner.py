@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsr.config import MIN_TILE
 from vidsr.errors import (
     InvalidOptionError,
     ModelWeightsError,
@@ -31,9 +32,6 @@ from vidsr.models.tiling import tiled_apply
 from vidsr.models.weights import cached_state_dict, load_pth, load_verified_pth
 
 log = logging.getLogger(__name__)
-
-MIN_TILE = 32
-"""Smallest tile (LR pixels) the model falls back to after running out of memory."""
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

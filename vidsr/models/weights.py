@@ -14,6 +14,8 @@ import hashlib
 import json
 import logging
 import os
+import pickle
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -77,8 +79,16 @@ def load_pth(path: str | Path) -> dict[str, torch.Tensor]:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise ModelWeightsError(f"weights file not found: {path}") from exc
-    except Exception as exc:  # torch raises many types for a bad or unsafe pickle
-        raise ModelWeightsError(f"cannot load weights {path}: {exc}") from exc
+    except pickle.UnpicklingError as exc:  # code or objects other than tensors in the pickle
+        found = re.search(r"unsupported GLOBAL (\S+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise ModelWeightsError(
+            f"refused weights {path}: the file holds code or objects{what}, not only tensors, "
+            "and vidsr never runs code from a weights file"
+        ) from exc
+    except Exception as exc:  # torch raises many types for a broken file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelWeightsError(f"cannot load weights {path}: {first}") from exc
     return canonicalize_state_dict(obj)
 
 
