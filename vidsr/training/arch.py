@@ -1,4 +1,4 @@
-"""The networks vidsr trains: basicsr's SRVGGNetCompact, built through vidsr's basicsr shim."""
+"""The networks vidsr trains (built by ``models.archs``), and moving weights between scales."""
 
 from __future__ import annotations
 
@@ -8,30 +8,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from vidsr.errors import ModelWeightsError
-from vidsr.models.basicsr_compat import build_network
-
-DEFAULT_PARAMS: dict[str, Any] = {"num_feat": 64, "num_conv": 16, "act_type": "prelu"}
+from vidsr.errors import ModelWeightsError, UnsupportedModelError
+from vidsr.models.archs import ArchInfo, get_arch
+from vidsr.models.archs.srvgg import last_conv, scale_of
 
 
 def build_model(arch: str, scale: int, params: Mapping[str, Any] | None = None) -> nn.Module:
-    """A freshly initialised basicsr network (``arch`` as in the model catalog)."""
-    merged = (
-        {**DEFAULT_PARAMS, **(params or {})} if arch == "SRVGGNetCompact" else dict(params or {})
-    )
-    return build_network(arch, scale, merged)
-
-
-def canonical_state_dict(obj: Any) -> dict[str, torch.Tensor]:
-    """The bare state_dict inside a loaded weights file (``params_ema``/``params``/bare)."""
-    if isinstance(obj, Mapping):
-        for key in ("params_ema", "params", "state_dict", "model"):
-            inner = obj.get(key)
-            if isinstance(inner, Mapping):
-                return dict(inner)
-        if all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return dict(obj)
-    raise ModelWeightsError("the weights file holds no state_dict")
+    """A freshly initialised network (``arch`` as in the model catalog; missing parameters take
+    the architecture's defaults)."""
+    return ArchInfo(get_arch(arch), scale, dict(params or {})).build()
 
 
 def load_matching(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:
@@ -49,17 +34,12 @@ def load_matching(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[s
     return sorted(set(own) - set(taken))
 
 
-def _last_conv(state: Mapping[str, torch.Tensor]) -> str:
-    convs = [int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith(".bias")]
-    if not convs:
-        raise ModelWeightsError("not an SRVGGNetCompact state_dict (no body.N.bias)")
-    return f"body.{max(convs)}"
-
-
 def srvgg_scale(state: Mapping[str, torch.Tensor]) -> int:
     """The scale of an SRVGGNetCompact state_dict, from its last convolution's outputs."""
-    outputs = state[f"{_last_conv(state)}.weight"].shape[0]
-    return round((outputs / 3) ** 0.5)
+    try:
+        return scale_of(state)
+    except UnsupportedModelError as exc:
+        raise ModelWeightsError(str(exc)) from exc
 
 
 def adapt_upsampler(
@@ -76,7 +56,7 @@ def adapt_upsampler(
         return dict(state)
     if from_scale % to_scale:
         raise ModelWeightsError(f"cannot adapt an x{from_scale} upsampler to x{to_scale}")
-    last = _last_conv(state)
+    last = last_conv(state)
     w, b = state[f"{last}.weight"], state[f"{last}.bias"]
     r, s, t = from_scale // to_scale, from_scale, to_scale
     if w.shape[0] != 3 * s * s:
