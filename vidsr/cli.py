@@ -397,7 +397,7 @@ def _check_eval_args(args) -> None:
 def _cmd_eval(args) -> int:
     import json
 
-    from vidsr.evaluate import evaluate_model, json_ready
+    from vidsr.quality.image_sets import evaluate_model, json_ready
 
     _check_eval_args(args)
     if args.video is not None:
@@ -433,8 +433,8 @@ def _eval_video(args) -> int:
     import json
 
     from vidsr.config import TEMPORAL_LOOKAHEAD
-    from vidsr.evaluate import json_ready
-    from vidsr.evaluate_video import DEFAULT_FRAMES, evaluate_video_model
+    from vidsr.quality.image_sets import json_ready
+    from vidsr.quality.video import DEFAULT_FRAMES, evaluate_video_model
 
     r = evaluate_video_model(
         args.model,
@@ -480,7 +480,7 @@ def _eval_video(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from vidsr.compare import compare_file
+    from vidsr.quality.compare import compare_file
 
     path = compare_file(
         args.input,

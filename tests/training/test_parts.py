@@ -107,7 +107,7 @@ def test_unknown_config_key_is_refused() -> None:
 def test_an_unreadable_image_is_a_corrupt_input_error(tmp_path) -> None:
     """Regression: `vidsr eval` on a folder with a broken PNG died with an unexpected error."""
     from vidsr.errors import CorruptInputError
-    from vidsr.training.data import load_rgb
+    from vidsr.quality.pictures import load_rgb
 
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(CorruptInputError, match="cannot read the image"):

@@ -22,10 +22,12 @@ import yaml
 from torch import nn
 
 from vidsr.errors import InvalidOptionError
+from vidsr.quality.image_sets import evaluate
+from vidsr.quality.pictures import list_images, load_rgb
 from vidsr.training.arch import adapt_upsampler, build_model, load_matching, srvgg_scale
 from vidsr.training.checkpoint import load_checkpoint, save_checkpoint, save_weights
 from vidsr.training.config import TrainConfig
-from vidsr.training.data import CropSampler, list_images, load_rgb
+from vidsr.training.data import CropSampler
 from vidsr.training.degrade import RestoreChain
 from vidsr.training.losses import CombinedLoss
 
@@ -195,8 +197,6 @@ class Trainer:
         """Mean Y PSNR on ``val_dir`` (None when there is no validation set)."""
         if not self.cfg.val_dir or not Path(self.cfg.val_dir).is_dir():
             return None
-        from vidsr.evaluate import evaluate
-
         res = evaluate(
             self.upscale,
             self.cfg.val_dir,

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidsr import metrics
 from vidsr.config import TEMPORAL_LOOKAHEAD, check_lookahead
 from vidsr.errors import InvalidOptionError
-from vidsr.evaluate import Upscale, bicubic_upscale, make_lr
+from vidsr.quality import metrics
+from vidsr.quality.image_sets import Upscale, bicubic_upscale, make_lr
 
 DEFAULT_FRAMES = 30
 
@@ -85,8 +85,8 @@ def score_clip(
 ) -> dict[str, float | None]:
     """Every metric of an upscaled clip against its reference, both (T, H, W, 3) uint8.
 
-    ``motion`` (:func:`vidsr.metrics.estimate_motion` of the reference) and ``reference_flows``
-    (:func:`vidsr.metrics.farneback_flows` of it) are computed when not given; pass them to reuse
+    ``motion`` (:func:`.metrics.estimate_motion` of the reference) and ``reference_flows``
+    (:func:`.metrics.farneback_flows` of it) are computed when not given; pass them to reuse
     them across outputs. Returns ``psnr``, ``ssim`` (None when ``ssim`` is False; both means over
     frames, Y, border crop = ``scale``), ``warping_error``, ``tof``, ``flicker`` and
     ``blockiness`` (on the ``8 * scale`` grid).

@@ -1,5 +1,6 @@
-"""vidsr.evaluate and vidsr.evaluate_video: conventions, the bicubic baseline, infinite PSNR on
-identical images, the temporal metrics of a video and the ``vidsr eval`` command."""
+"""vidsr.quality.image_sets and vidsr.quality.video: conventions, the bicubic baseline,
+infinite PSNR on identical images, the temporal metrics of a video and the ``vidsr eval``
+command."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from vidsr.evaluate import bicubic_upscale, evaluate, json_ready
-from vidsr.training.data import load_rgb
-from vidsr.training.resize import mod_crop
+from vidsr.quality.image_sets import bicubic_upscale, evaluate, json_ready
+from vidsr.quality.pictures import load_rgb
+from vidsr.quality.resize import mod_crop
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -103,7 +104,7 @@ def _check_rows(result: dict, methods: list[str]) -> dict[str, dict]:
 
 def test_video_oracle_scores_perfectly_in_order(texture_clip: Path) -> None:
     """A model returning the ground truth itself: frames line up, in order, batch by batch."""
-    from vidsr.evaluate_video import evaluate_video, read_frames, to_float
+    from vidsr.quality.video import evaluate_video, read_frames, to_float
 
     hr = to_float(read_frames(texture_clip, 6, 32))
     served = iter(hr.split(4))  # batch=4 over 6 frames: 4 + 2
@@ -115,7 +116,7 @@ def test_video_oracle_scores_perfectly_in_order(texture_clip: Path) -> None:
 
 
 def test_video_eval_of_a_classical_model(texture_clip: Path) -> None:
-    from vidsr.evaluate_video import evaluate_video, evaluate_video_model
+    from vidsr.quality.video import evaluate_video, evaluate_video_model
 
     result = evaluate_video_model("bicubic", texture_clip, frames=6)
     assert result["temporal"] == "off"  # auto: classical resamplers get no stabiliser
@@ -136,7 +137,7 @@ def test_video_eval_of_a_classical_model(texture_clip: Path) -> None:
 
 
 def test_video_eval_temporal_stage_steadies_a_network(texture_clip: Path) -> None:
-    from vidsr.evaluate_video import evaluate_video_model
+    from vidsr.quality.video import evaluate_video_model
 
     medium = evaluate_video_model("realesr-animevideov3", texture_clip, frames=6, device="cpu")
     assert medium["temporal"] == "medium"  # auto: the pipeline's default for networks
@@ -159,7 +160,7 @@ def test_video_eval_temporal_stage_steadies_a_network(texture_clip: Path) -> Non
 
 
 def test_video_eval_on_foreman(shared_data: Path) -> None:
-    from vidsr.evaluate_video import evaluate_video_model
+    from vidsr.quality.video import evaluate_video_model
 
     foreman = shared_data / "clips" / "foreman_vp9_352x288_30.webm"
     if not foreman.is_file():

@@ -1,4 +1,4 @@
-"""vidsr.compare: layout sizes, the divider, enlarged crops, saving."""
+"""vidsr.quality.compare: layout sizes, the divider, enlarged crops, saving."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from vidsr.compare import compare, compare_upscale, read_picture, save_compare, upscale_nearest
 from vidsr.errors import InvalidOptionError
+from vidsr.quality.compare import (
+    compare,
+    compare_upscale,
+    read_picture,
+    save_compare,
+    upscale_nearest,
+)
 
 
 def _pair() -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +74,7 @@ def test_read_picture_from_an_image(tmp_path) -> None:
 
 
 def test_compare_file_writes_a_png_of_the_expected_size(tmp_path) -> None:
-    from vidsr.compare import compare_file
+    from vidsr.quality.compare import compare_file
 
     a, _ = _pair()
     Image.fromarray(a).save(tmp_path / "in.png")

@@ -17,10 +17,9 @@ from typing import Any
 import torch
 
 from vidsr.errors import InputNotFoundError, InvalidOptionError
-from vidsr.metrics import psnr_y, ssim_y
-from vidsr.training.data import list_images, load_rgb
-from vidsr.training.degrade import jpeg
-from vidsr.training.resize import bicubic_lr, imresize, mod_crop, quantize
+from vidsr.quality.metrics import psnr_y, ssim_y
+from vidsr.quality.pictures import jpeg, list_images, load_rgb
+from vidsr.quality.resize import bicubic_lr, imresize, mod_crop, quantize
 
 Upscale = Callable[[torch.Tensor], torch.Tensor]
 """(1, 3, h, w) float [0, 1] -> (1, 3, h*s, w*s) float."""

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from vidsr.errors import InvalidOptionError
-from vidsr.training.data import load_rgb
-from vidsr.training.resize import bicubic_lr, imresize, mod_crop
+from vidsr.quality.pictures import load_rgb
+from vidsr.quality.resize import bicubic_lr, imresize, mod_crop
 
 
 def _basicsr_imresize():

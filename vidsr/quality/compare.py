@@ -27,6 +27,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from vidsr.errors import InvalidOptionError, OutputPathError
+from vidsr.quality.image_sets import bicubic_upscale
 
 GAP = 8
 DIVIDER = 2
@@ -206,8 +207,6 @@ def compare_upscale(
     if before == "nearest":
         base = upscale_nearest(picture, scale)
     else:
-        from vidsr.evaluate import bicubic_upscale
-
         base = to_uint8(bicubic_upscale(x[0], scale))
     return compare(base, out[0], mode, split=split, crops=crops)
 
