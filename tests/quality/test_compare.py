@@ -121,3 +121,22 @@ def test_read_picture_from_raw_video_and_a_broken_image(tmp_path) -> None:
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(CorruptInputError, match="cannot read the image"):
         read_picture(tmp_path / "broken.png")
+
+
+def test_untagged_960x640_frame_is_read_with_the_pipelines_guess(clip_factory) -> None:
+    """Regression: compare guessed BT.709 from height >= 720, the pipeline (media/formats) from
+    width >= 1280 or height > 576, so an untagged 960x640 frame was BT.709 in the output and
+    BT.601 in its before/after picture. Both now take media/formats' guess."""
+    import av
+
+    from vidsr.media.probe import probe
+
+    clip = clip_factory("untagged.mp4", width=960, height=640, frames=1, audio=False, colorspace=2)
+    assert probe(str(clip)).video.color.guessed
+    assert probe(str(clip)).video.color.matrix == "bt709"
+    with av.open(str(clip)) as container:
+        frame = next(container.decode(video=0))
+        as_709 = frame.reformat(format="rgb24", src_colorspace=1, src_color_range=1).to_ndarray()
+        as_601 = frame.reformat(format="rgb24", src_colorspace=5, src_color_range=1).to_ndarray()
+    assert not np.array_equal(as_709, as_601)
+    assert np.array_equal(read_picture(clip), as_709)

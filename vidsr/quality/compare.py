@@ -152,12 +152,13 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
 
     Anything that is not an image is opened as vidsr opens any input (containers, elementary
     streams, raw ``.yuv`` with its size in the name). Video frames are converted with the matrix
-    and range the stream declares (BT.709 for untagged HD, BT.601 otherwise, as FFmpeg
-    guesses); this is a preview, not the pipeline.
+    and range the pipeline reads from it (:func:`vidsr.media.formats.color_info`, which also
+    guesses an untagged one); the conversion itself is swscale's, a preview, not the pipeline.
     """
     import av
 
     from vidsr.errors import CorruptInputError, InputNotFoundError
+    from vidsr.media.formats import color_info, output_tags
     from vidsr.media.images import IMAGE_EXTENSIONS
     from vidsr.media.probe import main_video_stream, open_input
 
@@ -176,10 +177,13 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
             for frame in container.decode(stream):
                 if frame.time is not None and frame.time + 1e-6 < time_s:
                     continue
-                tagged = int(frame.colorspace) not in (0, 2)
-                src = int(frame.colorspace) if tagged else (1 if frame.height >= 720 else 5)
-                rng = 2 if int(frame.color_range) == 2 else 1  # JPEG (full) : MPEG (limited)
-                rgb = frame.reformat(format="rgb24", src_colorspace=src, src_color_range=rng)
+                color = color_info(frame, stream.codec_context, stream.width, stream.height)
+                tags = output_tags(color)  # the guess written out, as on the output
+                rgb = frame.reformat(
+                    format="rgb24",
+                    src_colorspace=tags["colorspace"],
+                    src_color_range=tags["color_range"],
+                )
                 return rgb.to_ndarray()
     except (av.error.FFmpegError, IndexError) as exc:
         raise CorruptInputError(f"cannot read a frame from {path}: {exc}") from exc
