@@ -520,14 +520,21 @@ def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> Vi
     )
 
 
-def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
-    """The temporal stabiliser the options ask for (``auto``: see
-    :func:`vidsr.temporal.resolve_level`), or None when it is off."""
-    from vidsr.temporal import TemporalStabilizer, parse_strength, resolve_level
+def temporal_wanted(options: UpscaleOptions, classical: bool) -> bool:
+    """Whether ``options.temporal`` turns the stabiliser on for a model that is (or is not) a
+    classical resampler (``auto``: see :func:`vidsr.temporal.resolve_level`)."""
+    from vidsr.temporal import parse_strength, resolve_level
 
-    level = resolve_level(options.temporal, upscaler.classical)
-    if parse_strength(level) == 0:
+    return parse_strength(resolve_level(options.temporal, classical)) != 0
+
+
+def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
+    """The temporal stabiliser the options ask for, or None when it is off."""
+    from vidsr.temporal import TemporalStabilizer, resolve_level
+
+    if not temporal_wanted(options, upscaler.classical):
         return None
+    level = resolve_level(options.temporal, upscaler.classical)
     return TemporalStabilizer(level, lookahead=options.lookahead, device=upscaler.device)
 
 

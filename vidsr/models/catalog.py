@@ -133,6 +133,12 @@ def get_spec(name: str) -> ModelSpec:
     raise UnsupportedModelError(f"unknown model '{name}'; known: {known}")
 
 
+def is_classical(model: str) -> bool:
+    """True when ``model`` names a catalog resampler (bicubic, lanczos), without loading it;
+    a ``.pth`` file or an unknown name is not one."""
+    return any(spec.name == model and spec.classical for spec in list_models())
+
+
 def expected_scale(model: str, scale: float | None = None) -> float:
     """The output scale a run will have, without building the network.
 
