@@ -144,6 +144,12 @@ def _add_models(sub) -> None:
 def _add_probe(sub) -> None:
     p = sub.add_parser("probe", help="show what vidsr will do with each stream of a file")
     p.add_argument("input")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="the output it would write (default: the default output name): what the mux does "
+        "with each stream depends on its container",
+    )
 
 
 def _add_bench(sub) -> None:
@@ -333,7 +339,11 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_probe(args) -> int:
+    from vidsr.config import DEFAULT_MODEL
+    from vidsr.media.mux import StreamAction, other_stream_actions
     from vidsr.media.probe import probe
+    from vidsr.models.catalog import expected_scale
+    from vidsr.paths import default_output_path
 
     info = probe(args.input)
     v = info.video
@@ -354,10 +364,14 @@ def _cmd_probe(args) -> int:
         f"    colour: {v.color.describe()}, primaries {v.color.primaries}, transfer "
         f"{v.color.transfer}; {'deinterlaced with bwdif' if interlaced else 'progressive'}"
     )
+    output = args.output or default_output_path(args.input, expected_scale(DEFAULT_MODEL))
+    actions = other_stream_actions(args.input, output) if info.others else {}
+    if info.others:
+        print(f"  into {output}:")
     for s in info.others:
-        action = "copy" if s.kind in ("audio", "subtitle") else "left out"
+        action = actions.get(s.index, StreamAction.LEFT_OUT)
         lang = f" [{s.language}]" if s.language else ""
-        print(f"  {s.kind} #{s.index}: {s.codec}{lang} -> {action}")
+        print(f"  {s.kind} #{s.index}: {s.codec}{lang} -> {action.value}")
     return 0
 
 

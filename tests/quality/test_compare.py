@@ -83,19 +83,8 @@ def test_compare_file_writes_a_png_of_the_expected_size(tmp_path) -> None:
         assert img.size == (4 * 64, 4 * 48)
 
 
-def test_read_picture_from_a_real_video() -> None:
-    from pathlib import Path
-
-    clip = (
-        Path(__file__).resolve().parents[1]
-        / ".."
-        / "shared"
-        / "data"
-        / "clips"
-        / "chaplin_h264_mp3_640x360.mp4"
-    )
-    if not clip.is_file():
-        pytest.skip("../shared/data/clips is absent")
+def test_read_picture_from_a_real_video(shared_data) -> None:
+    clip = shared_data / "clips" / "chaplin_h264_mp3_640x360.mp4"
     frame = read_picture(clip, 1.0)
     assert frame.shape == (360, 640, 3) and frame.dtype == np.uint8
     # Black-and-white film: the BT.601/709 conversion must keep R, G and B nearly equal.

@@ -17,8 +17,6 @@ from vidsr.quality.image_sets import bicubic_upscale, evaluate, json_ready
 from vidsr.quality.pictures import load_rgb
 from vidsr.quality.resize import mod_crop
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
 
 @pytest.fixture
 def image_dir(tmp_path: Path) -> Path:
@@ -59,11 +57,9 @@ def test_wrong_output_size_is_refused(image_dir: Path) -> None:
         evaluate(lambda x: x, image_dir, 2)
 
 
-def test_set5_bicubic_matches_the_published_baseline() -> None:
+def test_set5_bicubic_matches_the_published_baseline(shared_data) -> None:
     """Set5 x4 bicubic is 28.42 dB / 0.8104 in the literature (e.g. the VDSR and EDSR papers)."""
-    set5 = SHARED_DATA / "eval" / "Set5"
-    if not (set5 / "HR").is_dir():
-        pytest.skip("../shared/data (Set5) is absent")
+    set5 = shared_data / "eval" / "Set5"
     made = evaluate(None, set5 / "HR", 4)
     official = evaluate(None, set5 / "HR", 4, lr_dir=set5 / "LR_bicubic" / "X4", ssim=False)
     assert made["bicubic_psnr"] == pytest.approx(28.42, abs=0.02)
