@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidsr.config import UpscaleOptions
 from vidsr.errors import InvalidOptionError, VidsrError
+from vidsr.process import status_kb
 from vidsr.types import MediaInfo, PlanarFrame, PlaneLayout
 
 if TYPE_CHECKING:
@@ -75,18 +76,6 @@ RESULT_KEYS = (
 # --- memory ----------------------------------------------------------------------------------
 
 
-def _status_kb(field: str, pid: int | str = "self") -> int | None:
-    """A ``kB`` field of ``/proc/PID/status`` (None where it cannot be read)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return None
-
-
 def _reset_peak() -> bool:
     """Reset the resident high-water mark (Linux >= 4.0); False where that is not possible."""
     try:
@@ -99,7 +88,7 @@ def _reset_peak() -> bool:
 
 def peak_rss_mb() -> float:
     """The process's peak resident memory in MiB since the last reset (or since it started)."""
-    kb = _status_kb("VmHWM")
+    kb = status_kb("VmHWM")
     if kb is None:
         kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return kb / 1024
@@ -401,7 +390,7 @@ def run_baseline(
             writer.stdin.write(out.tobytes())
             done += 1
         ffmpeg_peak_kb = sum(
-            _status_kb("VmHWM", p.pid) or 0 for p in (reader, writer) if p is not None
+            status_kb("VmHWM", p.pid) or 0 for p in (reader, writer) if p is not None
         )
     finally:
         reader.stdout.close()

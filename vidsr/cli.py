@@ -12,8 +12,11 @@ import signal
 import sys
 from fractions import Fraction
 
+from vidsr.config import DEFAULT_MODEL
+
 EXIT_ERROR = 1
-EXIT_USAGE = 2
+"""Any VidsrError (bad input, bad options, failed encode). Usage errors (an unknown flag, a
+missing argument) are argparse's own: exit status 2."""
 EXIT_CANCELLED = 130
 
 
@@ -166,7 +169,7 @@ def _add_eval(sub) -> None:
         "a video, vs bicubic",
     )
     p.add_argument("dataset", nargs="?", help="folder of high-resolution images (e.g. Set5/HR)")
-    p.add_argument("-m", "--model", default="realesr-animevideov3", help="model name or .pth")
+    p.add_argument("-m", "--model", default=DEFAULT_MODEL, help="model name or .pth")
     p.add_argument("--scale", type=int, default=None, help="scale (default: the model's)")
     p.add_argument("--lr-dir", default=None, help="ready-made LR images (default: MATLAB bicubic)")
     p.add_argument("--jpeg", type=int, default=0, help="JPEG-compress the LR at this quality")
@@ -197,7 +200,7 @@ def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="a before/after picture of a video frame or an image")
     p.add_argument("input", help="video or image")
     p.add_argument("-o", "--output", required=True, help="the PNG to write")
-    p.add_argument("-m", "--model", default="realesr-animevideov3", help="model name or .pth")
+    p.add_argument("-m", "--model", default=DEFAULT_MODEL, help="model name or .pth")
     p.add_argument("--time", type=_seconds, default=0.0, help="video: the frame at this time")
     p.add_argument("--mode", choices=["side", "split"], default="side")
     p.add_argument("--split", type=float, default=0.5, help="split mode: divider position")

@@ -35,8 +35,9 @@ from vidsr.media.probe import probe
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path
+from vidsr.process import status_kb
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
-from vidsr.types import MediaInfo, PlanarFrame, Window
+from vidsr.types import MediaInfo, PlanarFrame, RunState, Window
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class PostStage(Protocol):
 class RunStats:
     """Counters of a run, readable while it runs (``Pipeline.stats``)."""
 
-    state: str = "idle"  # idle, running, done, failed, cancelled
+    state: RunState = RunState.IDLE
     frames_total: int = 0
     frames_decoded: int = 0
     frames_encoded: int = 0
@@ -196,7 +197,7 @@ class Pipeline:
                 f"{output_path} is one image but the input is a video or sequence: give a folder "
                 "(OUT/) or a pattern (OUT_%06d.png)"
             )
-        self.stats = RunStats(state="running", frames_total=self._estimate_frames(info))
+        self.stats = RunStats(state=RunState.RUNNING, frames_total=self._estimate_frames(info))
         started = time.perf_counter()
         try:
             target.prepare()
@@ -204,13 +205,13 @@ class Pipeline:
             target.commit()
         except BaseException as err:
             cancelled = isinstance(err, (CancelledError, KeyboardInterrupt))
-            self.stats.state = "cancelled" if cancelled else "failed"
+            self.stats.state = RunState.CANCELLED if cancelled else RunState.FAILED
             target.discard()
             if isinstance(err, KeyboardInterrupt):
                 raise CancelledError("cancelled (Ctrl-C); no output written") from err
             raise
         self.stats.wall_seconds = time.perf_counter() - started
-        self.stats.state = "done"
+        self.stats.state = RunState.DONE
         self.stats.output = output_path
         return self.stats
 
@@ -540,14 +541,7 @@ def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | N
 
 def current_rss() -> int:
     """Resident memory of this process in bytes (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return (status_kb("VmRSS") or 0) * 1024
 
 
 def upscale(input_path: str, output_path: str | None = None, **options) -> RunStats:

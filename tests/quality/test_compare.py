@@ -54,8 +54,9 @@ def test_crops_are_enlarged_with_nearest_neighbour() -> None:
 
 def test_size_mismatch_and_bad_mode_are_refused() -> None:
     a, b = _pair()
-    with pytest.raises(InvalidOptionError):
+    with pytest.raises(ValueError, match="differ in size") as caught:  # a caller's bug
         compare(a, b[:40])
+    assert not isinstance(caught.value, InvalidOptionError)
     with pytest.raises(InvalidOptionError):
         compare(a, b, "diagonal")  # type: ignore[arg-type]
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import yaml
 
+from vidsr.config import DEFAULT_MODEL
 from vidsr.errors import ModelWeightsError, UnsupportedModelError
 from vidsr.models.archs import ArchInfo, arch_names, detect_arch, get_arch
 from vidsr.models.archs.base import Architecture
 from vidsr.models.weights import load_pth
 
 SOURCE_KINDS = ("ncnn", "file", "none")
-DEFAULT_MODEL = "realesr-animevideov3"
 
 
 @dataclass(frozen=True)

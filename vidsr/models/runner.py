@@ -238,7 +238,7 @@ class Upscaler:
         (CUDA: autocast; CPU bf16: bf16 weights, channels_last) and tiles when ``tile > 0``.
         """
         if x.ndim != 4 or x.shape[1] != 3:
-            raise InvalidOptionError(f"expected a (N,3,h,w) tensor, got shape {tuple(x.shape)}")
+            raise ValueError(f"expected a (N,3,h,w) tensor, got shape {tuple(x.shape)}")
         with torch.inference_mode():
             x = x.to(self.device, torch.float32)
             if self.classical:

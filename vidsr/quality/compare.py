@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from vidsr.config import DEFAULT_MODEL
 from vidsr.errors import InvalidOptionError, OutputPathError
 from vidsr.quality.image_sets import bicubic_upscale
 
@@ -41,11 +42,11 @@ def to_uint8(img: Picture) -> np.ndarray:
         if t.dim() == 4 and t.shape[0] == 1:
             t = t[0]
         if t.dim() != 3 or t.shape[0] != 3:
-            raise InvalidOptionError(f"expected a (3, H, W) tensor, got {tuple(t.shape)}")
+            raise ValueError(f"expected a (3, H, W) tensor, got {tuple(t.shape)}")
         return (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     arr = np.asarray(img)
     if arr.ndim != 3 or arr.shape[2] != 3:
-        raise InvalidOptionError(f"expected an (H, W, 3) image, got {arr.shape}")
+        raise ValueError(f"expected an (H, W, 3) image, got {arr.shape}")
     if arr.dtype != np.uint8:
         arr = (np.clip(arr.astype(np.float64), 0, 1) * 255).round().astype(np.uint8)
     return arr
@@ -100,7 +101,7 @@ def compare(
     """Compose the before/after picture (see the module docstring for the exact layout)."""
     a, b = to_uint8(before), to_uint8(after)
     if a.shape != b.shape:
-        raise InvalidOptionError(f"before {a.shape} and after {b.shape} differ in size")
+        raise ValueError(f"before {a.shape} and after {b.shape} differ in size")
     if mode not in ("side", "split"):
         raise InvalidOptionError(f"compare mode must be side or split, not {mode!r}")
     if not 0.0 < split < 1.0:
@@ -207,7 +208,7 @@ def compare_upscale(
         out = upscale(x)  # type: ignore[operator]
     out = out.float().clamp(0, 1)
     if tuple(out.shape[-2:]) != (x.shape[-2] * scale, x.shape[-1] * scale):
-        raise InvalidOptionError(f"model output {tuple(out.shape)} is not x{scale} of the input")
+        raise ValueError(f"model output {tuple(out.shape)} is not x{scale} of the input")
     if before == "nearest":
         base = upscale_nearest(picture, scale)
     else:
@@ -218,7 +219,7 @@ def compare_upscale(
 def compare_file(
     source: str | Path,
     output: str | Path,
-    model: str = "realesr-animevideov3",
+    model: str = DEFAULT_MODEL,
     *,
     time_s: float = 0.0,
     mode: Literal["side", "split"] = "side",

@@ -90,7 +90,7 @@ def evaluate(
                 sr = upscale(lr[None].contiguous())[0].float().cpu()
             model_s += time.perf_counter() - t0
             if sr.shape != hr.shape:
-                raise InvalidOptionError(
+                raise ValueError(
                     f"{path.name}: model output {tuple(sr.shape)} is not HR {tuple(hr.shape)}"
                 )
             sr = quantize(sr)

@@ -92,7 +92,7 @@ def score_clip(
     ``blockiness`` (on the ``8 * scale`` grid).
     """
     if output.shape != reference.shape:
-        raise InvalidOptionError(f"output {output.shape} and reference {reference.shape} differ")
+        raise ValueError(f"output {output.shape} and reference {reference.shape} differ")
     if motion is None:
         motion = metrics.estimate_motion(reference)
     flows = reference_flows if reference_flows is not None else metrics.farneback_flows(reference)
@@ -125,7 +125,7 @@ def _run_model(
             y = upscale(x).float().cpu()
         model_s += time.perf_counter() - t0
         if tuple(y.shape[-2:]) != want or len(y) != len(x):
-            raise InvalidOptionError(
+            raise ValueError(
                 f"model output {tuple(y.shape)} is not x{scale} of the input {tuple(x.shape)}"
             )
         per_frame.append(to_uint8(y))
