@@ -268,3 +268,22 @@ def test_a_window_past_the_end_says_how_long_the_video_is(capsys, clip_factory, 
     code, _, err = _run(capsys, *argv)
     _assert_one_line_error(code, err, "no video frames in the selected window", "0.48 s long")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [["upscale", "in.mp4"], ["eval", "hr"], ["compare", "in.mp4", "-o", "c.png"], ["bench", "c"]],
+)
+def test_model_flags_mean_the_same_in_every_command(head):
+    """--model/--device/--precision/--tile come from one argument group (cli_args)."""
+    from vidsr.cli import build_parser
+    from vidsr.config import DEFAULT_MODEL
+
+    parser = build_parser()
+    args = parser.parse_args([*head, "-m", "x.pth", "--device", "cpu", "--tile", "64"])
+    assert (args.model, args.device, args.tile) == ("x.pth", "cpu", 64)
+    defaults = parser.parse_args(head)
+    assert (defaults.model, defaults.device, defaults.tile) == (DEFAULT_MODEL, "auto", 0)
+    assert defaults.precision == ("fp32" if head[0] == "eval" else "auto")
+    with pytest.raises(SystemExit):
+        parser.parse_args([*head, "--precision", "int8"])

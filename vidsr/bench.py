@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vidsr.cli_args import add_model_arguments
 from vidsr.config import UpscaleOptions
 from vidsr.errors import InvalidOptionError, VidsrError
 from vidsr.process import status_kb
@@ -737,13 +738,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's arguments to ``parser`` (``vidsr bench`` and ``scripts/bench.py``)."""
     d = UpscaleOptions()
     parser.add_argument("clip", help="input video")
-    parser.add_argument("-m", "--model", default=d.model, help=f"model ({d.model})")
+    add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=16, help="frames to run (16)")
     parser.add_argument("--start", type=float, default=0.0, help="start time in seconds (0)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--batch", type=int, default=d.batch_size, help="frames per model call")
-    parser.add_argument("--tile", type=int, default=0, help="tile size in input pixels (0: off)")
     parser.add_argument("--codec", default=d.codec, help=f"video encoder ({d.codec})")
     parser.add_argument("--preset", default=d.preset, help=f"encoder preset ({d.preset})")
     parser.add_argument("--crf", type=int, default=d.crf, help=f"encoder quality ({d.crf})")
