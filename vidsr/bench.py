@@ -309,7 +309,7 @@ def baseline_unavailable() -> str | None:
     except ImportError as err:
         return (
             f"baseline skipped: {err.name or err} is not installed "
-            "(pip install 'vidsr[bench]' installs imageio-ffmpeg and ffmpeg-python)"
+            "(pip install 'vidsr-upscaler[bench]' installs imageio-ffmpeg and ffmpeg-python)"
         )
     except RuntimeError as err:  # imageio-ffmpeg found no binary for this platform
         return f"baseline skipped: no ffmpeg binary ({err})"
