@@ -477,7 +477,7 @@ def run_bench(
     from vidsr.media.encoders import choose_encoder
     from vidsr.media.probe import probe
     from vidsr.models import load_model
-    from vidsr.pipeline import temporal_stage
+    from vidsr.pipeline import load_model_for, temporal_stage
 
     if frames < 1:
         raise InvalidOptionError(f"frames must be at least 1, got {frames}")
@@ -492,14 +492,7 @@ def run_bench(
         duration = (frames - 0.5) / float(rate) if rate else None
         options = dataclasses.replace(options, duration=duration)
     load_started = time.perf_counter()
-    upscaler = load_model(
-        options.model,
-        device=options.device,
-        precision=options.precision,
-        tile=options.tile,
-        scale=options.scale,
-        compile=options.compile,
-    )
+    upscaler = load_model_for(options)
     load_s = time.perf_counter() - load_started
     v = info.video
     _warm_up(info, upscaler, options)

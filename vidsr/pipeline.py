@@ -142,15 +142,7 @@ class Pipeline:
     def upscaler(self) -> Upscaler:
         """The model, loaded on first use."""
         if self._upscaler is None:
-            o = self.options
-            self._upscaler = load_model(
-                o.model,
-                device=o.device,
-                precision=o.precision,
-                tile=o.tile,
-                scale=o.scale,
-                compile=o.compile,
-            )
+            self._upscaler = load_model_for(self.options)
         return self._upscaler
 
     def cancel(self) -> None:
@@ -518,6 +510,18 @@ def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> Vi
         fps=options.fps,
         deinterlace=options.deinterlace,
         deblock=deblock_decision if strength is None else strength,
+    )
+
+
+def load_model_for(options: UpscaleOptions) -> Upscaler:
+    """The model ``options`` name, loaded as they say (device, precision, tile, scale, compile)."""
+    return load_model(
+        options.model,
+        device=options.device,
+        precision=options.precision,
+        tile=options.tile,
+        scale=options.scale,
+        compile=options.compile,
     )
 
 

@@ -51,10 +51,13 @@ def test_jpeg_input_lowers_the_baseline(image_dir: Path) -> None:
 
 
 def test_wrong_output_size_is_refused(image_dir: Path) -> None:
-    from vidsr.errors import InvalidOptionError
+    """An upscale function that breaks its contract is the caller's bug: ValueError, not an
+    option error (the user's options are checked before)."""
+    from vidsr.errors import VidsrError
 
-    with pytest.raises(InvalidOptionError):
+    with pytest.raises(ValueError, match="is not HR") as caught:
         evaluate(lambda x: x, image_dir, 2)
+    assert not isinstance(caught.value, VidsrError)
 
 
 def test_set5_bicubic_matches_the_published_baseline(shared_data) -> None:

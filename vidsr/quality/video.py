@@ -23,7 +23,13 @@ import torch
 from vidsr.config import TEMPORAL_LOOKAHEAD, check_lookahead
 from vidsr.errors import InvalidOptionError
 from vidsr.quality import metrics
-from vidsr.quality.image_sets import Upscale, bicubic_upscale, make_lr
+from vidsr.quality.image_sets import (
+    Upscale,
+    bicubic_upscale,
+    load_for_evaluation,
+    make_lr,
+    model_fields,
+)
 
 DEFAULT_FRAMES = 30
 
@@ -240,12 +246,9 @@ def evaluate_video_model(
 ) -> dict[str, Any]:
     """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model` and score
     it with :func:`evaluate_video`. The result also holds ``model``, ``precision``, ``device``."""
-    from vidsr.models import load_model
-
-    upscaler = load_model(model, device=device, precision=precision, tile=tile, scale=scale)
-    factor = round(upscaler.scale)
-    if abs(upscaler.scale - factor) > 1e-9 or factor < 1:
-        raise InvalidOptionError(f"evaluation needs an integer scale, not {upscaler.scale}")
+    upscaler, factor = load_for_evaluation(
+        model, scale=scale, device=device, precision=precision, tile=tile
+    )
     result = evaluate_video(
         upscaler,
         video,
@@ -257,9 +260,4 @@ def evaluate_video_model(
         batch=batch,
         ssim=ssim,
     )
-    return {
-        "model": upscaler.name,
-        "precision": str(upscaler.dtype).removeprefix("torch."),
-        "device": str(upscaler.device),
-        **result,
-    }
+    return {**model_fields(upscaler), **result}
