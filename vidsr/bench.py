@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from vidsr.models import Upscaler
     from vidsr.pipeline import PostStage
+    from vidsr.plan import OutputGeometry
 
 # torch, PyAV and the pipeline are imported inside the functions that use them, so that
 # ``add_arguments`` (called whenever the ``vidsr`` parser is built) stays cheap.
@@ -158,29 +159,16 @@ def model_flops(upscaler: Upscaler, height: int, width: int) -> int | None:
     return int(counter.get_total_flops())
 
 
-# --- geometry shared by the stage runs --------------------------------------------------------
+def _geometry(
+    info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions, in_layout: PlaneLayout
+) -> tuple[str, OutputGeometry]:
+    """The encoder's pixel format and the output frames, chosen as :class:`Pipeline` chooses them
+    for a video output (:func:`vidsr.plan.output_geometry`)."""
+    from vidsr.media.formats import output_pix_fmt
+    from vidsr.plan import output_geometry
 
-
-@dataclasses.dataclass(frozen=True)
-class _Geometry:
-    in_layout: PlaneLayout
-    out_layout: PlaneLayout
-    pix_fmt: str
-    height: int
-    width: int
-
-
-def _geometry(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> _Geometry:
-    """The output size and formats, chosen as :class:`Pipeline` chooses them."""
-    from vidsr.media.formats import output_pix_fmt, plane_layout_for
-
-    in_layout = plane_layout_for(info.video.pix_fmt)
-    height, width = upscaler.output_size(info.video.height, info.video.width)
     pix_fmt = output_pix_fmt(options.codec, in_layout, options.pix_fmt)
-    out_layout = plane_layout_for(pix_fmt)
-    height -= height % (1 << out_layout.log2_chroma_h)
-    width -= width % (1 << out_layout.log2_chroma_w)
-    return _Geometry(in_layout, out_layout, pix_fmt, height, width)
+    return pix_fmt, output_geometry(info, upscaler, pix_fmt)
 
 
 def _sync_for(device: torch.device) -> Callable[[], None] | None:
@@ -214,13 +202,14 @@ def run_stages(
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
-    geo = _geometry(info, upscaler, options)
+    decoder = make_decoder(info, window, options)
+    in_layout = decoder.layout
+    pix_fmt, geo = _geometry(info, upscaler, options, in_layout)
     color = info.video.color
     sync = _sync_for(upscaler.device)
     meters = {name: _Meter() for name in STAGES}
     color_in, color_out = _Meter(), _Meter()  # the two halves of "color", also reported apart
 
-    decoder = make_decoder(info, window, options)
     with meters["decode"].time():
         frames = list(decoder.frames())
     if not frames:
@@ -239,7 +228,7 @@ def run_stages(
                     sr[..., : geo.height, : geo.width],
                     pts,
                     decoder.time_base,
-                    geo.out_layout,
+                    geo.layout,
                     color,
                 )
             )
@@ -248,7 +237,7 @@ def run_stages(
         batch = frames[i : i + options.batch_size]
         pending.extend(f.pts for f in batch)
         with color_in.time(sync):
-            lr = planes_to_rgb(batch, geo.in_layout, color, upscaler.device).clamp_(0, 1)
+            lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
         with meters["model"].time(sync):
             sr = upscaler(lr)
         if post_stage is not None:
@@ -262,7 +251,7 @@ def run_stages(
     del frames
 
     settings = EncodeSettings(
-        codec=options.codec, crf=options.crf, preset=options.preset, pix_fmt=geo.pix_fmt
+        codec=options.codec, crf=options.crf, preset=options.preset, pix_fmt=pix_fmt
     )
     with meters["encode"].time():
         writer = VideoWriter(
@@ -603,7 +592,7 @@ def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> No
 
     window = Pipeline(options, upscaler=upscaler).window()
     decoder = make_decoder(info, window, options)
-    geo = _geometry(info, upscaler, options)
+    _, geo = _geometry(info, upscaler, options, decoder.layout)
     batch: list[PlanarFrame] = []
     for frame in decoder.frames():
         batch.append(frame)
@@ -611,9 +600,9 @@ def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> No
             break
     if not batch:
         raise VidsrError("no video frames in the selected window")
-    lr = planes_to_rgb(batch, geo.in_layout, info.video.color, upscaler.device).clamp_(0, 1)
+    lr = planes_to_rgb(batch, decoder.layout, info.video.color, upscaler.device).clamp_(0, 1)
     sr = upscaler(lr)[..., : geo.height, : geo.width]
-    rgb_to_planes(sr, [f.pts for f in batch], decoder.time_base, geo.out_layout, info.video.color)
+    rgb_to_planes(sr, [f.pts for f in batch], decoder.time_base, geo.layout, info.video.color)
 
 
 def _run_whole(

@@ -29,12 +29,13 @@ from vidsr.errors import CancelledError, InvalidOptionError, VidsrError
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.encoders import choose_encoder
-from vidsr.media.formats import output_pix_fmt, plane_layout_for
+from vidsr.media.formats import output_pix_fmt
 from vidsr.media.images import image_pix_fmt, input_spec, is_pattern
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path
+from vidsr.plan import output_geometry
 from vidsr.process import status_kb
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import MediaInfo, PlanarFrame, RunState, Window
@@ -338,18 +339,17 @@ class Pipeline:
         o = self.options
         decoder = make_decoder(info, window, o)
         in_layout = decoder.layout
-        height, width = upscaler.output_size(info.video.height, info.video.width)
-        self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
-        if self._turns % 2:
-            height, width = width, height
         url, settings = self._encode_settings(target, in_layout, info)
+        geometry = output_geometry(
+            info,
+            upscaler,
+            settings.pix_fmt,
+            apply_rotation=o.apply_rotation,
+            rgb_planes=target.images,
+        )
+        self._turns = geometry.turns
         settings = replace(settings, keep_rotation=not self._turns)
-        out_layout = plane_layout_for(settings.pix_fmt)
-        if target.images and out_layout.kind == "yuv":  # JPEG: convert from RGB planes
-            out_layout = plane_layout_for("gbrp")
-        # 4:2:0 / 4:2:2 encoders need even sizes: drop the last row/column if odd.
-        height -= height % (1 << out_layout.log2_chroma_h)
-        width -= width % (1 << out_layout.log2_chroma_w)
+        out_layout, height, width = geometry.layout, geometry.height, geometry.width
         why = name_disagrees(target.final, width, height, settings.pix_fmt)  # raw output only
         if why:
             log.warning("%s", why)
