@@ -145,3 +145,17 @@ def test_known_archs_are_one_tuple_with_unique_names():
     assert set(names) >= {"SRVGGNetCompact", "RRDBNet", "bicubic", "lanczos"}
     with pytest.raises(UnsupportedModelError, match="known: SRVGGNetCompact"):
         get_arch("SwinIR")
+
+
+def test_srvgg_retargeted_x4_to_x2_is_the_x4_network_box_reduced(tiny_network):
+    """Training starts an x2 network from x4 weights through the architecture's ``retarget``."""
+    x4 = tiny_network("SRVGGNetCompact", 4, seed=1, num_feat=4, num_conv=2)
+    state = get_arch("SRVGGNetCompact").retarget(x4.state_dict(), 2)
+    x2, info = module_from_state_dict(state)
+    assert info.scale == 2
+    x = torch.rand(1, 3, 6, 5)
+    with torch.inference_mode():
+        want = torch.nn.functional.avg_pool2d(x4(x), 2)
+        assert torch.allclose(x2(x), want, atol=1e-5)
+    rrdb = tiny_network("RRDBNet", 4, num_feat=4, num_block=1, num_grow_ch=4).state_dict()
+    assert get_arch("RRDBNet").retarget(rrdb, 2).keys() == rrdb.keys()  # as is: load_matching

@@ -54,6 +54,11 @@ class Architecture(ABC):
     def build(self, scale: float, params: Mapping[str, Any]) -> nn.Module:
         """A fresh (untrained) module."""
 
+    def retarget(self, state: StateDict, scale: float) -> dict[str, torch.Tensor]:
+        """Weights of this architecture at another scale, made a starting point for ``scale``
+        (default: unchanged; training copies the tensors that fit and initialises the rest)."""
+        return dict(state)
+
     def multiple(self, scale: float, params: Mapping[str, Any]) -> int:
         """Input height and width must be a multiple of this (the runner pads up to it)."""
         return 1

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vidsr.errors import UnsupportedModelError
+from vidsr.errors import ModelWeightsError, UnsupportedModelError
 from vidsr.models.archs.base import ArchInfo, Architecture, StateDict, element_bytes
 from vidsr.models.basicsr_compat import network_class
 
@@ -48,6 +48,33 @@ def scale_of(state: StateDict, num_out_ch: int = 3) -> int:
             f"SRVGGNetCompact last conv has {outputs} outputs, not {num_out_ch} x scale^2"
         )
     return scale
+
+
+def adapt_upsampler(
+    state: Mapping[str, torch.Tensor], from_scale: int, to_scale: int
+) -> dict[str, torch.Tensor]:
+    """Re-target an SRVGGNetCompact state_dict's last convolution to a smaller scale.
+
+    The last conv emits ``3 * s * s`` channels that pixel-shuffle into ``s x s`` sub-pixels per
+    colour. For ``to_scale`` dividing ``from_scale`` each new sub-pixel takes the mean of the
+    ``r x r`` old sub-pixels it covers (``r = from_scale // to_scale``): the new network starts as
+    the old one followed by an ``r x r`` box reduction, instead of from random noise.
+    """
+    if from_scale == to_scale:
+        return dict(state)
+    if from_scale % to_scale:
+        raise ModelWeightsError(f"cannot adapt an x{from_scale} upsampler to x{to_scale}")
+    last = last_conv(state)
+    w, b = state[f"{last}.weight"], state[f"{last}.bias"]
+    r, s, t = from_scale // to_scale, from_scale, to_scale
+    if w.shape[0] != 3 * s * s:
+        raise ModelWeightsError(f"{last} has {w.shape[0]} outputs, not 3 x {s}^2")
+    w6 = w.reshape(3, t, r, t, r, *w.shape[1:]).mean(dim=(2, 4))
+    b6 = b.reshape(3, t, r, t, r).mean(dim=(2, 4))
+    out = dict(state)
+    out[f"{last}.weight"] = w6.reshape(3 * t * t, *w.shape[1:]).contiguous()
+    out[f"{last}.bias"] = b6.reshape(3 * t * t).contiguous()
+    return out
 
 
 class SRVGGNetCompact(Architecture):
@@ -86,6 +113,9 @@ class SRVGGNetCompact(Architecture):
     def build(self, scale: float, params: Mapping[str, Any]) -> nn.Module:
         kwargs = {k: v for k, v in params.items() if k in _PARAMS}
         return network_class("archs.srvgg_arch", "SRVGGNetCompact")(upscale=int(scale), **kwargs)
+
+    def retarget(self, state: StateDict, scale: float) -> dict[str, torch.Tensor]:
+        return adapt_upsampler(state, scale_of(state), int(scale))
 
     def bytes_per_pixel(self, scale: float, params: Mapping[str, Any], dtype: torch.dtype) -> float:
         elem = element_bytes(dtype)
