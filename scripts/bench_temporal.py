@@ -27,9 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vidsr import metrics
-from vidsr.evaluate_video import score_clip, to_float, to_uint8
 from vidsr.media.roundtrip import h264_roundtrip
+from vidsr.quality import metrics
+from vidsr.quality.video import score_clip, to_float, to_uint8
 from vidsr.temporal import TemporalStabilizer, deblock_decision, parse_deblock
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

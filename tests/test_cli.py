@@ -187,6 +187,80 @@ def test_probe_says_what_will_happen(capsys, clip_factory):
     assert "audio #1: aac [eng] -> copy" in out
 
 
+def _mkv_pcm_subtitles_font(path):
+    """5 frames of video, PCM audio (MP4 and WebM refuse it), SRT subtitles and a font."""
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=48000)
+        a.layout = "stereo"
+        s = out.add_mux_stream("subrip", time_base=Fraction(1, 1000))
+        out.add_attachment("font.ttf", "application/x-truetype-font", b"FONT" * 30)
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), "rgb24")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        af = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 9600), np.int16), "s16", "stereo")
+        af.sample_rate, af.pts, af.time_base = 48000, 0, Fraction(1, 48000)
+        out.mux(a.encode(af))
+        p = av.Packet(b"Bonjour")
+        p.stream, p.pts, p.dts, p.duration = s, 40, 40, 400
+        p.time_base = Fraction(1, 1000)
+        out.mux(p)
+        out.mux(v.encode(None))
+        out.mux(a.encode(None))
+
+
+@pytest.mark.parametrize(
+    ("output", "audio", "subtitle", "attachment"),
+    [
+        (None, "copy", "copy", "copy"),  # the default output of an .mkv is an .mkv
+        ("out.mp4", "transcode to AAC", "left out", "left out"),
+        ("out.webm", "transcode to Opus", "left out", "left out"),
+        ("out.yuv", "left out", "left out", "left out"),
+    ],
+)
+def test_probe_says_what_the_mux_does_in_the_chosen_container(
+    capsys, tmp_path, output, audio, subtitle, attachment
+):
+    """Regression: probe said "copy" for every audio stream, while the mux transcodes audio a
+    container refuses (AAC, or Opus for WebM) and leaves out what it cannot hold. Probe now
+    asks the mux's own function, for the output it would write."""
+    src = tmp_path / "extras.mkv"
+    _mkv_pcm_subtitles_font(src)
+    argv = ["probe", str(src)] + (["-o", str(tmp_path / output)] if output else [])
+    code, out, _ = _run(capsys, *argv)
+    assert code == 0
+    assert f"audio #1: pcm_s16le -> {audio}" in out
+    assert f"subtitle #2: srt -> {subtitle}" in out
+    assert f"attachment #3: unknown -> {attachment}" in out
+
+
+def test_probe_and_the_mux_agree_on_a_real_run(tmp_path):
+    from vidsr import Pipeline, UpscaleOptions
+    from vidsr.media import mux
+
+    src, out = tmp_path / "extras.mkv", tmp_path / "out.mp4"
+    _mkv_pcm_subtitles_font(src)
+    said = mux.other_stream_actions(str(src), str(out))
+    plans = []
+    real = mux.StreamCopier.__init__
+
+    def keep_plan(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        plans.append(self.plan)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mux.StreamCopier, "__init__", keep_plan)
+        Pipeline(UpscaleOptions(model="bicubic", scale=2, preset="ultrafast")).run(
+            str(src), str(out)
+        )
+    assert {i: a for i, _, a in plans[0]} == said
+
+
 def test_a_window_past_the_end_says_how_long_the_video_is(capsys, clip_factory, tmp_path):
     src = clip_factory("short.mp4", frames=12)  # 0.48 s at 25 fps
     out = tmp_path / "late.mp4"
@@ -194,3 +268,22 @@ def test_a_window_past_the_end_says_how_long_the_video_is(capsys, clip_factory, 
     code, _, err = _run(capsys, *argv)
     _assert_one_line_error(code, err, "no video frames in the selected window", "0.48 s long")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [["upscale", "in.mp4"], ["eval", "hr"], ["compare", "in.mp4", "-o", "c.png"], ["bench", "c"]],
+)
+def test_model_flags_mean_the_same_in_every_command(head):
+    """--model/--device/--precision/--tile come from one argument group (cli_args)."""
+    from vidsr.cli import build_parser
+    from vidsr.config import DEFAULT_MODEL
+
+    parser = build_parser()
+    args = parser.parse_args([*head, "-m", "x.pth", "--device", "cpu", "--tile", "64"])
+    assert (args.model, args.device, args.tile) == ("x.pth", "cpu", 64)
+    defaults = parser.parse_args(head)
+    assert (defaults.model, defaults.device, defaults.tile) == (DEFAULT_MODEL, "auto", 0)
+    assert defaults.precision == ("fp32" if head[0] == "eval" else "auto")
+    with pytest.raises(SystemExit):
+        parser.parse_args([*head, "--precision", "int8"])

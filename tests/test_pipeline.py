@@ -142,3 +142,13 @@ def test_an_encoder_failure_is_reported_as_itself(clip_factory, tmp_path, monkey
     with pytest.raises(EncoderError, match="the encoder said no"):
         Pipeline(options).run(str(src), str(out))
     assert not out.exists()
+
+
+def test_run_state_is_an_enum_equal_to_its_name(clip_factory, tmp_path):
+    from vidsr import RunState
+
+    src = clip_factory("state.mp4", frames=3, audio=False)
+    pipeline = Pipeline(UpscaleOptions(scale=2, **FAST))
+    assert pipeline.stats.state is RunState.IDLE
+    stats = pipeline.run(str(src), str(tmp_path / "out.mp4"))
+    assert stats.state is RunState.DONE and stats.state == "done"

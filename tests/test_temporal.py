@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vidsr import metrics
 from vidsr.errors import InvalidOptionError
+from vidsr.quality import metrics
 from vidsr.temporal import (
     TemporalStabilizer,
     Tuning,

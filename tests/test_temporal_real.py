@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from vidsr import metrics
-from vidsr.evaluate import make_lr
-from vidsr.evaluate_video import evaluate_video_model, to_float, to_uint8
 from vidsr.media.roundtrip import h264_roundtrip
+from vidsr.quality import metrics
+from vidsr.quality.image_sets import make_lr
+from vidsr.quality.video import evaluate_video_model, to_float, to_uint8
 from vidsr.temporal import TemporalStabilizer
 
 

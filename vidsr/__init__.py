@@ -24,6 +24,7 @@ from vidsr.errors import (
     UnsupportedModelError,
     VidsrError,
 )
+from vidsr.types import RunState
 
 if TYPE_CHECKING:
     from vidsr.pipeline import Pipeline, RunStats, upscale
@@ -40,6 +41,7 @@ __all__ = [
     "NoVideoStreamError",
     "OutputPathError",
     "Pipeline",
+    "RunState",
     "RunStats",
     "UnsupportedModelError",
     "UpscaleOptions",

@@ -40,8 +40,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vidsr.cli_args import add_model_arguments
 from vidsr.config import UpscaleOptions
 from vidsr.errors import InvalidOptionError, VidsrError
+from vidsr.process import status_kb
 from vidsr.types import MediaInfo, PlanarFrame, PlaneLayout
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
     from vidsr.models import Upscaler
     from vidsr.pipeline import PostStage
+    from vidsr.plan import OutputGeometry
 
 # torch, PyAV and the pipeline are imported inside the functions that use them, so that
 # ``add_arguments`` (called whenever the ``vidsr`` parser is built) stays cheap.
@@ -75,18 +78,6 @@ RESULT_KEYS = (
 # --- memory ----------------------------------------------------------------------------------
 
 
-def _status_kb(field: str, pid: int | str = "self") -> int | None:
-    """A ``kB`` field of ``/proc/PID/status`` (None where it cannot be read)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return None
-
-
 def _reset_peak() -> bool:
     """Reset the resident high-water mark (Linux >= 4.0); False where that is not possible."""
     try:
@@ -99,7 +90,7 @@ def _reset_peak() -> bool:
 
 def peak_rss_mb() -> float:
     """The process's peak resident memory in MiB since the last reset (or since it started)."""
-    kb = _status_kb("VmHWM")
+    kb = status_kb("VmHWM")
     if kb is None:
         kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return kb / 1024
@@ -168,29 +159,16 @@ def model_flops(upscaler: Upscaler, height: int, width: int) -> int | None:
     return int(counter.get_total_flops())
 
 
-# --- geometry shared by the stage runs --------------------------------------------------------
+def _geometry(
+    info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions, in_layout: PlaneLayout
+) -> tuple[str, OutputGeometry]:
+    """The encoder's pixel format and the output frames, chosen as :class:`Pipeline` chooses them
+    for a video output (:func:`vidsr.plan.output_geometry`)."""
+    from vidsr.media.formats import output_pix_fmt
+    from vidsr.plan import output_geometry
 
-
-@dataclasses.dataclass(frozen=True)
-class _Geometry:
-    in_layout: PlaneLayout
-    out_layout: PlaneLayout
-    pix_fmt: str
-    height: int
-    width: int
-
-
-def _geometry(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> _Geometry:
-    """The output size and formats, chosen as :class:`Pipeline` chooses them."""
-    from vidsr.media.formats import output_pix_fmt, plane_layout_for
-
-    in_layout = plane_layout_for(info.video.pix_fmt)
-    height, width = upscaler.output_size(info.video.height, info.video.width)
     pix_fmt = output_pix_fmt(options.codec, in_layout, options.pix_fmt)
-    out_layout = plane_layout_for(pix_fmt)
-    height -= height % (1 << out_layout.log2_chroma_h)
-    width -= width % (1 << out_layout.log2_chroma_w)
-    return _Geometry(in_layout, out_layout, pix_fmt, height, width)
+    return pix_fmt, output_geometry(info, upscaler, pix_fmt)
 
 
 def _sync_for(device: torch.device) -> Callable[[], None] | None:
@@ -224,13 +202,14 @@ def run_stages(
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
-    geo = _geometry(info, upscaler, options)
+    decoder = make_decoder(info, window, options)
+    in_layout = decoder.layout
+    pix_fmt, geo = _geometry(info, upscaler, options, in_layout)
     color = info.video.color
     sync = _sync_for(upscaler.device)
     meters = {name: _Meter() for name in STAGES}
     color_in, color_out = _Meter(), _Meter()  # the two halves of "color", also reported apart
 
-    decoder = make_decoder(info, window, options)
     with meters["decode"].time():
         frames = list(decoder.frames())
     if not frames:
@@ -249,7 +228,7 @@ def run_stages(
                     sr[..., : geo.height, : geo.width],
                     pts,
                     decoder.time_base,
-                    geo.out_layout,
+                    geo.layout,
                     color,
                 )
             )
@@ -258,7 +237,7 @@ def run_stages(
         batch = frames[i : i + options.batch_size]
         pending.extend(f.pts for f in batch)
         with color_in.time(sync):
-            lr = planes_to_rgb(batch, geo.in_layout, color, upscaler.device).clamp_(0, 1)
+            lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
         with meters["model"].time(sync):
             sr = upscaler(lr)
         if post_stage is not None:
@@ -272,7 +251,7 @@ def run_stages(
     del frames
 
     settings = EncodeSettings(
-        codec=options.codec, crf=options.crf, preset=options.preset, pix_fmt=geo.pix_fmt
+        codec=options.codec, crf=options.crf, preset=options.preset, pix_fmt=pix_fmt
     )
     with meters["encode"].time():
         writer = VideoWriter(
@@ -319,7 +298,7 @@ def baseline_unavailable() -> str | None:
     except ImportError as err:
         return (
             f"baseline skipped: {err.name or err} is not installed "
-            "(pip install 'vidsr[bench]' installs imageio-ffmpeg and ffmpeg-python)"
+            "(pip install 'vidsr-upscaler[bench]' installs imageio-ffmpeg and ffmpeg-python)"
         )
     except RuntimeError as err:  # imageio-ffmpeg found no binary for this platform
         return f"baseline skipped: no ffmpeg binary ({err})"
@@ -401,7 +380,7 @@ def run_baseline(
             writer.stdin.write(out.tobytes())
             done += 1
         ffmpeg_peak_kb = sum(
-            _status_kb("VmHWM", p.pid) or 0 for p in (reader, writer) if p is not None
+            status_kb("VmHWM", p.pid) or 0 for p in (reader, writer) if p is not None
         )
     finally:
         reader.stdout.close()
@@ -487,7 +466,7 @@ def run_bench(
     from vidsr.media.encoders import choose_encoder
     from vidsr.media.probe import probe
     from vidsr.models import load_model
-    from vidsr.pipeline import temporal_stage
+    from vidsr.pipeline import load_model_for, temporal_stage
 
     if frames < 1:
         raise InvalidOptionError(f"frames must be at least 1, got {frames}")
@@ -502,14 +481,7 @@ def run_bench(
         duration = (frames - 0.5) / float(rate) if rate else None
         options = dataclasses.replace(options, duration=duration)
     load_started = time.perf_counter()
-    upscaler = load_model(
-        options.model,
-        device=options.device,
-        precision=options.precision,
-        tile=options.tile,
-        scale=options.scale,
-        compile=options.compile,
-    )
+    upscaler = load_model_for(options)
     load_s = time.perf_counter() - load_started
     v = info.video
     _warm_up(info, upscaler, options)
@@ -620,7 +592,7 @@ def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> No
 
     window = Pipeline(options, upscaler=upscaler).window()
     decoder = make_decoder(info, window, options)
-    geo = _geometry(info, upscaler, options)
+    _, geo = _geometry(info, upscaler, options, decoder.layout)
     batch: list[PlanarFrame] = []
     for frame in decoder.frames():
         batch.append(frame)
@@ -628,9 +600,9 @@ def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> No
             break
     if not batch:
         raise VidsrError("no video frames in the selected window")
-    lr = planes_to_rgb(batch, geo.in_layout, info.video.color, upscaler.device).clamp_(0, 1)
+    lr = planes_to_rgb(batch, decoder.layout, info.video.color, upscaler.device).clamp_(0, 1)
     sr = upscaler(lr)[..., : geo.height, : geo.width]
-    rgb_to_planes(sr, [f.pts for f in batch], decoder.time_base, geo.out_layout, info.video.color)
+    rgb_to_planes(sr, [f.pts for f in batch], decoder.time_base, geo.layout, info.video.color)
 
 
 def _run_whole(
@@ -748,13 +720,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's arguments to ``parser`` (``vidsr bench`` and ``scripts/bench.py``)."""
     d = UpscaleOptions()
     parser.add_argument("clip", help="input video")
-    parser.add_argument("-m", "--model", default=d.model, help=f"model ({d.model})")
+    add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=16, help="frames to run (16)")
     parser.add_argument("--start", type=float, default=0.0, help="start time in seconds (0)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--batch", type=int, default=d.batch_size, help="frames per model call")
-    parser.add_argument("--tile", type=int, default=0, help="tile size in input pixels (0: off)")
     parser.add_argument("--codec", default=d.codec, help=f"video encoder ({d.codec})")
     parser.add_argument("--preset", default=d.preset, help=f"encoder preset ({d.preset})")
     parser.add_argument("--crf", type=int, default=d.crf, help=f"encoder quality ({d.crf})")

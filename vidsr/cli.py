@@ -12,8 +12,12 @@ import signal
 import sys
 from fractions import Fraction
 
+from vidsr.cli_args import add_model_arguments
+from vidsr.config import DEFAULT_MODEL
+
 EXIT_ERROR = 1
-EXIT_USAGE = 2
+"""Any VidsrError (bad input, bad options, failed encode). Usage errors (an unknown flag, a
+missing argument) are argparse's own: exit status 2."""
 EXIT_CANCELLED = 130
 
 
@@ -53,12 +57,7 @@ def _add_upscale(sub) -> None:
         ".yuv/.y4m: uncompressed frames",
     )
     p.add_argument("-s", "--scale", type=float, help="output scale (default: the model's own)")
-    p.add_argument(
-        "-m", "--model", default=None, help="model name (see `vidsr models`) or .pth path"
-    )
-    p.add_argument(
-        "--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)"
-    )
+    add_model_arguments(p)
     p.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
     p.add_argument("--preset", default="medium", help="encoder speed preset (medium)")
     p.add_argument(
@@ -68,8 +67,6 @@ def _add_upscale(sub) -> None:
         "libsvtav1, libvpx-vp9, ffv1, ...",
     )
     p.add_argument("--pix-fmt", default=None, help="output pixel format (default: source depth)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--batch", type=int, default=4, help="frames per model call (4)")
     p.add_argument(
         "--compile",
@@ -144,6 +141,12 @@ def _add_models(sub) -> None:
 def _add_probe(sub) -> None:
     p = sub.add_parser("probe", help="show what vidsr will do with each stream of a file")
     p.add_argument("input")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="the output it would write (default: the default output name): what the mux does "
+        "with each stream depends on its container",
+    )
 
 
 def _add_bench(sub) -> None:
@@ -160,14 +163,11 @@ def _add_eval(sub) -> None:
         "a video, vs bicubic",
     )
     p.add_argument("dataset", nargs="?", help="folder of high-resolution images (e.g. Set5/HR)")
-    p.add_argument("-m", "--model", default="realesr-animevideov3", help="model name or .pth")
+    add_model_arguments(p, precision="fp32")
     p.add_argument("--scale", type=int, default=None, help="scale (default: the model's)")
     p.add_argument("--lr-dir", default=None, help="ready-made LR images (default: MATLAB bicubic)")
     p.add_argument("--jpeg", type=int, default=0, help="JPEG-compress the LR at this quality")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--tile", type=int, default=0)
     p.add_argument("--no-ssim", action="store_true", help="PSNR only (faster)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     v = p.add_argument_group(
@@ -191,15 +191,12 @@ def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="a before/after picture of a video frame or an image")
     p.add_argument("input", help="video or image")
     p.add_argument("-o", "--output", required=True, help="the PNG to write")
-    p.add_argument("-m", "--model", default="realesr-animevideov3", help="model name or .pth")
+    add_model_arguments(p)
     p.add_argument("--time", type=_seconds, default=0.0, help="video: the frame at this time")
     p.add_argument("--mode", choices=["side", "split"], default="side")
     p.add_argument("--split", type=float, default=0.5, help="split mode: divider position")
     p.add_argument("--crops", type=int, default=2, help="enlarged crops to add")
     p.add_argument("--before", choices=["bicubic", "nearest"], default="bicubic")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--tile", type=int, default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,10 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_upscale(args) -> int:
     from tqdm import tqdm
 
-    from vidsr.config import DEFAULT_MODEL, UpscaleOptions, parse_size
+    from vidsr.config import UpscaleOptions, parse_size
 
     options = UpscaleOptions(
-        model=args.model or DEFAULT_MODEL,
+        model=args.model,
         scale=args.scale,
         tile=args.tile,
         device=args.device,
@@ -333,7 +330,10 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_probe(args) -> int:
+    from vidsr.media.mux import StreamAction, other_stream_actions
     from vidsr.media.probe import probe
+    from vidsr.models.catalog import expected_scale
+    from vidsr.paths import default_output_path
 
     info = probe(args.input)
     v = info.video
@@ -354,10 +354,14 @@ def _cmd_probe(args) -> int:
         f"    colour: {v.color.describe()}, primaries {v.color.primaries}, transfer "
         f"{v.color.transfer}; {'deinterlaced with bwdif' if interlaced else 'progressive'}"
     )
+    output = args.output or default_output_path(args.input, expected_scale(DEFAULT_MODEL))
+    actions = other_stream_actions(args.input, output) if info.others else {}
+    if info.others:
+        print(f"  into {output}:")
     for s in info.others:
-        action = "copy" if s.kind in ("audio", "subtitle") else "left out"
+        action = actions.get(s.index, StreamAction.LEFT_OUT)
         lang = f" [{s.language}]" if s.language else ""
-        print(f"  {s.kind} #{s.index}: {s.codec}{lang} -> {action}")
+        print(f"  {s.kind} #{s.index}: {s.codec}{lang} -> {action.value}")
     return 0
 
 
@@ -399,7 +403,7 @@ def _check_eval_args(args) -> None:
 def _cmd_eval(args) -> int:
     import json
 
-    from vidsr.evaluate import evaluate_model, json_ready
+    from vidsr.quality.image_sets import evaluate_model, json_ready
 
     _check_eval_args(args)
     if args.video is not None:
@@ -435,8 +439,8 @@ def _eval_video(args) -> int:
     import json
 
     from vidsr.config import TEMPORAL_LOOKAHEAD
-    from vidsr.evaluate import json_ready
-    from vidsr.evaluate_video import DEFAULT_FRAMES, evaluate_video_model
+    from vidsr.quality.image_sets import json_ready
+    from vidsr.quality.video import DEFAULT_FRAMES, evaluate_video_model
 
     r = evaluate_video_model(
         args.model,
@@ -482,7 +486,7 @@ def _eval_video(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from vidsr.compare import compare_file
+    from vidsr.quality.compare import compare_file
 
     path = compare_file(
         args.input,

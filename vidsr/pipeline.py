@@ -31,14 +31,16 @@ from vidsr.media.containers import check_holds
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.encoders import choose_encoder
-from vidsr.media.formats import output_pix_fmt, plane_layout_for
+from vidsr.media.formats import output_pix_fmt
 from vidsr.media.images import first_frame_number, image_pix_fmt, input_spec, is_pattern
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path, remove_dead_temporaries
+from vidsr.plan import output_geometry
+from vidsr.process import status_kb
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
-from vidsr.types import MediaInfo, PlanarFrame, Window
+from vidsr.types import MediaInfo, PlanarFrame, RunState, Window
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class PostStage(Protocol):
 class RunStats:
     """Counters of a run, readable while it runs (``Pipeline.stats``)."""
 
-    state: str = "idle"  # idle, running, done, failed, cancelled
+    state: RunState = RunState.IDLE
     frames_total: int = 0
     frames_decoded: int = 0
     frames_encoded: int = 0
@@ -143,15 +145,7 @@ class Pipeline:
     def upscaler(self) -> Upscaler:
         """The model, loaded on first use."""
         if self._upscaler is None:
-            o = self.options
-            self._upscaler = load_model(
-                o.model,
-                device=o.device,
-                precision=o.precision,
-                tile=o.tile,
-                scale=o.scale,
-                compile=o.compile,
-            )
+            self._upscaler = load_model_for(self.options)
         return self._upscaler
 
     def cancel(self) -> None:
@@ -201,7 +195,7 @@ class Pipeline:
                 f"{output_path} is one image but the input is a video or sequence: give a folder "
                 "(OUT/) or a pattern (OUT_%06d.png)"
             )
-        self.stats = RunStats(state="running", frames_total=self._estimate_frames(info))
+        self.stats = RunStats(state=RunState.RUNNING, frames_total=self._estimate_frames(info))
         started = time.perf_counter()
         try:
             target.prepare()
@@ -209,14 +203,14 @@ class Pipeline:
             target.commit()
         except BaseException as err:
             cancelled = isinstance(err, (CancelledError, KeyboardInterrupt))
-            self.stats.state = "cancelled" if cancelled else "failed"
+            self.stats.state = RunState.CANCELLED if cancelled else RunState.FAILED
             target.discard()
             if isinstance(err, KeyboardInterrupt):
                 how = "SIGTERM" if isinstance(err, Terminated) else "Ctrl-C"
                 raise CancelledError(f"cancelled ({how}); no output written") from err
             raise
         self.stats.wall_seconds = time.perf_counter() - started
-        self.stats.state = "done"
+        self.stats.state = RunState.DONE
         self.stats.output = output_path
         return self.stats
 
@@ -371,18 +365,17 @@ class Pipeline:
         o = self.options
         decoder = make_decoder(info, window, o)
         in_layout = decoder.layout
-        height, width = upscaler.output_size(info.video.height, info.video.width)
-        self._turns = round(info.video.rotation / 90) % 4 if o.apply_rotation else 0
-        if self._turns % 2:
-            height, width = width, height
         url, settings = self._encode_settings(target, in_layout, info, window, encode_for)
+        geometry = output_geometry(
+            info,
+            upscaler,
+            settings.pix_fmt,
+            apply_rotation=o.apply_rotation,
+            rgb_planes=target.images,
+        )
+        self._turns = geometry.turns
         settings = replace(settings, keep_rotation=not self._turns)
-        out_layout = plane_layout_for(settings.pix_fmt)
-        if target.images and out_layout.kind == "yuv":  # JPEG: convert from RGB planes
-            out_layout = plane_layout_for("gbrp")
-        # 4:2:0 / 4:2:2 encoders need even sizes: drop the last row/column if odd.
-        height -= height % (1 << out_layout.log2_chroma_h)
-        width -= width % (1 << out_layout.log2_chroma_w)
+        out_layout, height, width = geometry.layout, geometry.height, geometry.width
         why = name_disagrees(target.final, width, height, settings.pix_fmt)  # raw output only
         if why:
             log.warning("%s", why)
@@ -546,27 +539,39 @@ def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> Vi
     )
 
 
-def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
-    """The temporal stabiliser the options ask for (``auto``: see
-    :func:`vidsr.temporal.resolve_level`), or None when it is off."""
-    from vidsr.temporal import TemporalStabilizer, parse_strength, resolve_level
+def load_model_for(options: UpscaleOptions) -> Upscaler:
+    """The model ``options`` name, loaded as they say (device, precision, tile, scale, compile)."""
+    return load_model(
+        options.model,
+        device=options.device,
+        precision=options.precision,
+        tile=options.tile,
+        scale=options.scale,
+        compile=options.compile,
+    )
 
-    level = resolve_level(options.temporal, upscaler.classical)
-    if parse_strength(level) == 0:
+
+def temporal_wanted(options: UpscaleOptions, classical: bool) -> bool:
+    """Whether ``options.temporal`` turns the stabiliser on for a model that is (or is not) a
+    classical resampler (``auto``: see :func:`vidsr.temporal.resolve_level`)."""
+    from vidsr.temporal import parse_strength, resolve_level
+
+    return parse_strength(resolve_level(options.temporal, classical)) != 0
+
+
+def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
+    """The temporal stabiliser the options ask for, or None when it is off."""
+    from vidsr.temporal import TemporalStabilizer, resolve_level
+
+    if not temporal_wanted(options, upscaler.classical):
         return None
+    level = resolve_level(options.temporal, upscaler.classical)
     return TemporalStabilizer(level, lookahead=options.lookahead, device=upscaler.device)
 
 
 def current_rss() -> int:
     """Resident memory of this process in bytes (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return (status_kb("VmRSS") or 0) * 1024
 
 
 def upscale(input_path: str, output_path: str | None = None, **options) -> RunStats:

@@ -28,7 +28,7 @@ import torch
 
 from vidsr.config import AUTO_TEMPORAL, TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
-from vidsr.metrics import blockiness
+from vidsr.quality.metrics import blockiness
 from vidsr.temporal_device import DeviceSplit, device_bytes
 from vidsr.temporal_device import blend as device_blend
 from vidsr.temporal_device import hold as device_hold
@@ -556,7 +556,7 @@ class TemporalStabilizer:
 
 
 DEBLOCK_THRESHOLD = 1.15
-"""Blockiness (see :func:`vidsr.metrics.blockiness`) above which ``--deblock auto`` deblocks."""
+"""Blockiness (:func:`vidsr.quality.metrics.blockiness`) above which ``--deblock auto`` deblocks."""
 
 
 def parse_deblock(value: str | float) -> float | None:

@@ -6,9 +6,20 @@ Nothing here imports PyAV or torch; the media layer fills these from PyAV, the p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from fractions import Fraction
 
 import numpy as np
+
+
+class RunState(str, Enum):
+    """Where a run stands (``RunStats.state``); compares equal to its plain name."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)

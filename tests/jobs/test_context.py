@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from tests.jobs.conftest import FAST, assert_same_frames, decoded_frames
+from vidsr.config import UpscaleOptions
 from vidsr.jobs import JobOptions, run_job
+from vidsr.jobs.job import DEFAULT_POSTROLL, DEFAULT_PREROLL
 from vidsr.jobs.worker import make_pipeline
 
 LOSSLESS = dataclasses.replace(FAST, crf=0)  # x264 CRF 0 is lossless: frames compare exactly
@@ -56,3 +58,23 @@ def test_temporal_context_across_cuts(clip48, tmp_path):
     framed = tmp_path / "framed.mkv"
     run_job(str(clip48), str(framed), options, JobOptions(0.4, preroll=0.6, postroll=0.2))
     assert_same_frames(framed, single)
+
+
+@pytest.mark.parametrize(
+    ("model", "temporal", "context"),
+    [
+        ("bicubic", "auto", (0.0, 0.0)),
+        ("lanczos", "auto", (0.0, 0.0)),
+        ("bicubic", "medium", (DEFAULT_PREROLL, DEFAULT_POSTROLL)),
+        ("realesr-animevideov3", "auto", (DEFAULT_PREROLL, DEFAULT_POSTROLL)),
+        ("realesr-animevideov3", "off", (0.0, 0.0)),
+        ("realesr-animevideov3", "0", (0.0, 0.0)),
+    ],
+)
+def test_context_is_paid_only_when_the_temporal_stage_runs(model, temporal, context):
+    """Regression: ``context_for`` counted ``--temporal auto`` as on even with ``--model
+    bicubic`` (where auto means off), so such a job decoded a pre-roll it did not need; and
+    ``--temporal 0`` (off too) paid one as well."""
+    options = UpscaleOptions(model=model, temporal=temporal)
+    assert JobOptions().context_for(options) == context
+    assert JobOptions(preroll=2.0, postroll=0.25).context_for(options) == (2.0, 0.25)

@@ -26,7 +26,9 @@ def single_worker_output(tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def local_ray():
     """A local Ray runtime on 2 CPUs for the module (skips when Ray is not installed)."""
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'vidsr[cluster]')")
+    ray = pytest.importorskip(
+        "ray", reason="Ray is not installed (pip install 'vidsr-upscaler[cluster]')"
+    )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

@@ -10,7 +10,7 @@ import pytest
 
 from vidsr.errors import InvalidOptionError
 from vidsr.media.deblock import Deblocker, deblock_args, deblock_frames
-from vidsr.metrics import blockiness
+from vidsr.quality.metrics import blockiness
 
 
 def blocky_luma(h: int, w: int) -> np.ndarray:

@@ -40,7 +40,12 @@ def test_deblock_decision_sees_the_decoded_luma(frames: np.ndarray) -> None:
     assert not np.array_equal(plain, smoothed)
 
 
-@pytest.mark.parametrize("crf, shape", [(52, (2, 16, 16, 3)), (20, (2, 15, 16, 3))])
-def test_bad_input_is_refused(crf: int, shape: tuple) -> None:
-    with pytest.raises(InvalidOptionError):
+@pytest.mark.parametrize(
+    "crf, shape, error",
+    [(52, (2, 16, 16, 3), InvalidOptionError), (20, (2, 15, 16, 3), ValueError)],
+)
+def test_bad_input_is_refused(crf: int, shape: tuple, error: type) -> None:
+    """A bad --crf is the user's; frames of the wrong shape are the caller's bug (ValueError)."""
+    with pytest.raises(error) as caught:
         h264_roundtrip(np.zeros(shape, np.uint8), crf)
+    assert type(caught.value) is error

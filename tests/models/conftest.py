@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vidsr.models.archs import ArchInfo, build_module
+from vidsr.models.archs import ArchInfo, build_module, get_arch
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO / ".." / "shared" / "data"
@@ -45,7 +45,7 @@ def golden_dir() -> Path:
 
 def _tiny_network(arch: str, scale: int, seed: int = 0, **params: object) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return build_module(ArchInfo(arch, scale, dict(params))).eval().requires_grad_(False)
+    return build_module(ArchInfo(get_arch(arch), scale, dict(params))).eval().requires_grad_(False)
 
 
 @pytest.fixture

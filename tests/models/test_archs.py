@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from vidsr.errors import UnsupportedModelError
-from vidsr.models.archs import detect_arch, module_from_state_dict
+from vidsr.models.archs import KNOWN_ARCHS, ArchInfo, detect_arch, get_arch, module_from_state_dict
 from vidsr.models.weights import canonicalize_state_dict
 
 SRVGG_CASES = [
@@ -85,3 +85,77 @@ def test_srvgg_with_impossible_scale_is_refused(tiny_network):
     state["body.4.bias"] = torch.zeros(5)
     with pytest.raises(UnsupportedModelError, match="scale"):
         detect_arch(state)
+
+
+def _reach(info: ArchInfo, phases: int = 4) -> float:
+    """How far (input pixels) a change to one input column moves the output, measured on a
+    network with large random weights in float64 (tiny weights let rounding hide the reach).
+
+    For networks, an output column counts from the input pixel under it (``col // scale``); for
+    resamplers from its source position."""
+    torch.manual_seed(0)
+    module = info.build().eval().double()
+    with torch.no_grad():
+        for p in module.parameters():
+            p.normal_(0, 0.5)
+    n = (2 * info.receptive_field + 16) // info.multiple * info.multiple + 4 * info.multiple
+    worst = 0.0
+    with torch.no_grad():
+        for c in range(n // 2, n // 2 + phases):
+            x = torch.rand(1, 3, 8, n, dtype=torch.float64)
+            bumped = x.clone()
+            bumped[..., c] += 0.5
+            cols = torch.nonzero((module(bumped) - module(x)).abs().amax(dim=(0, 1, 2)) > 0)
+            cols = cols.flatten().double()
+            src = (
+                torch.floor(cols / info.scale)
+                if not info.classical
+                else (cols + 0.5) / info.scale - 0.5
+            )
+            worst = max(worst, float((src - c).abs().max()))
+    return worst
+
+
+@pytest.mark.parametrize(
+    ("arch", "scale", "params"),
+    [
+        ("SRVGGNetCompact", 2, {"num_feat": 4, "num_conv": 3}),
+        ("SRVGGNetCompact", 4, {"num_feat": 4, "num_conv": 1}),
+        ("RRDBNet", 4, {"num_feat": 4, "num_block": 1, "num_grow_ch": 4}),
+        ("RRDBNet", 2, {"num_feat": 4, "num_block": 1, "num_grow_ch": 4}),
+        ("RRDBNet", 1, {"num_feat": 4, "num_block": 1, "num_grow_ch": 4}),
+    ],
+)
+def test_network_receptive_field_is_what_the_network_reaches(arch, scale, params):
+    info = ArchInfo(get_arch(arch), scale, params)
+    assert _reach(info) == info.receptive_field
+
+
+@pytest.mark.parametrize(
+    ("arch", "scale"), [("bicubic", 4), ("bicubic", 1.5), ("lanczos", 4), ("lanczos", 0.5)]
+)
+def test_resampler_receptive_field_bounds_its_reach(arch, scale):
+    info = ArchInfo(get_arch(arch), scale)
+    assert info.receptive_field - 1 < _reach(info) <= info.receptive_field
+
+
+def test_known_archs_are_one_tuple_with_unique_names():
+    names = [a.name for a in KNOWN_ARCHS]
+    assert len(set(names)) == len(names)
+    assert set(names) >= {"SRVGGNetCompact", "RRDBNet", "bicubic", "lanczos"}
+    with pytest.raises(UnsupportedModelError, match="known: SRVGGNetCompact"):
+        get_arch("SwinIR")
+
+
+def test_srvgg_retargeted_x4_to_x2_is_the_x4_network_box_reduced(tiny_network):
+    """Training starts an x2 network from x4 weights through the architecture's ``retarget``."""
+    x4 = tiny_network("SRVGGNetCompact", 4, seed=1, num_feat=4, num_conv=2)
+    state = get_arch("SRVGGNetCompact").retarget(x4.state_dict(), 2)
+    x2, info = module_from_state_dict(state)
+    assert info.scale == 2
+    x = torch.rand(1, 3, 6, 5)
+    with torch.inference_mode():
+        want = torch.nn.functional.avg_pool2d(x4(x), 2)
+        assert torch.allclose(x2(x), want, atol=1e-5)
+    rrdb = tiny_network("RRDBNet", 4, num_feat=4, num_block=1, num_grow_ch=4).state_dict()
+    assert get_arch("RRDBNet").retarget(rrdb, 2).keys() == rrdb.keys()  # as is: load_matching

@@ -67,7 +67,10 @@ def test_auto_tile_size_fits_budget():
 
 
 def test_bad_tile_arguments_raise():
-    with pytest.raises(InvalidOptionError):
+    """Internal contracts (the options were checked before): ValueError, not an option error."""
+    with pytest.raises(ValueError) as tiled:
         tiled_apply(lambda t: t, torch.zeros(1, 3, 4, 4), scale=1, tile=0, pad=0)
-    with pytest.raises(InvalidOptionError):
+    with pytest.raises(ValueError) as sized:
         auto_tile_size(10, 10, budget_bytes=0, bytes_per_pixel=1.0)
+    assert not isinstance(tiled.value, InvalidOptionError)
+    assert not isinstance(sized.value, InvalidOptionError)

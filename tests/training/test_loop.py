@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from vidsr.training.arch import canonical_state_dict
+from vidsr.models.weights import canonicalize_state_dict
 from vidsr.training.config import TrainConfig
 from vidsr.training.loop import Trainer, lr_at
 
@@ -96,7 +96,7 @@ def test_ema_averages_the_weights_and_is_what_gets_saved(tmp_path, tiny_images) 
     raw, avg = trainer.model.state_dict(), trainer.ema.module.state_dict()
     assert all(torch.equal(saved["params"][k], raw[k]) for k in raw)
     assert all(torch.equal(saved["params_ema"][k], avg[k]) for k in avg)
-    assert torch.equal(canonical_state_dict(saved)["body.0.weight"], avg["body.0.weight"])
+    assert torch.equal(canonicalize_state_dict(saved)["body.0.weight"], avg["body.0.weight"])
     # Off by default: no EMA kept, only params saved.
     plain = Trainer(_cfg(tmp_path, name="plain", steps=1), images=tiny_images)
     assert plain.ema is None

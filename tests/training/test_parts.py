@@ -107,8 +107,22 @@ def test_unknown_config_key_is_refused() -> None:
 def test_an_unreadable_image_is_a_corrupt_input_error(tmp_path) -> None:
     """Regression: `vidsr eval` on a folder with a broken PNG died with an unexpected error."""
     from vidsr.errors import CorruptInputError
-    from vidsr.training.data import load_rgb
+    from vidsr.quality.pictures import load_rgb
 
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(CorruptInputError, match="cannot read the image"):
         load_rgb(tmp_path / "broken.png")
+
+
+def test_init_weights_saved_from_data_parallel_load(tmp_path: Path) -> None:
+    """Regression: training canonicalised weights on its own and kept ``module.`` prefixes, so a
+    checkpoint saved from DataParallel fitted no tensor; it now shares models/weights.py's."""
+    from vidsr.training.init import initial_state_dict
+
+    net = build_model("SRVGGNetCompact", 2, {"num_feat": 4, "num_conv": 1})
+    path = tmp_path / "dp.pth"
+    torch.save({"params": {f"module.{k}": v for k, v in net.state_dict().items()}}, path)
+    state = initial_state_dict(str(path))
+    assert set(state) == set(net.state_dict())
+    fresh = build_model("SRVGGNetCompact", 2, {"num_feat": 4, "num_conv": 1})
+    assert load_matching(fresh, state) == []

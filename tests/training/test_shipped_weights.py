@@ -1,7 +1,8 @@
 """The shipped vidsr-* weights load through the catalog and reproduce their recorded Set5 scores.
 
-Each ``configs/models/vidsr-*.yaml`` records ``scores`` measured with :mod:`vidsr.evaluate` (fp32,
-CPU); this test measures Set5 (and Set5 with JPEG q30 LR, where recorded) again and allows 0.05 dB.
+Each ``configs/models/vidsr-*.yaml`` records ``scores`` measured with
+:mod:`vidsr.quality.image_sets` (fp32, CPU); this test measures Set5 (and Set5 with JPEG q30 LR,
+where recorded) again and allows 0.05 dB.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def test_each_shipped_model_has_weights_and_a_card() -> None:
 
 @pytest.mark.parametrize("path", CATALOG, ids=[p.stem for p in CATALOG])
 def test_shipped_weights_reproduce_their_set5_scores(path, shared_data) -> None:
-    from vidsr.evaluate import evaluate_model
+    from vidsr.quality.image_sets import evaluate_model
 
     entry = yaml.safe_load(path.read_text())
     for key, quality in SET5_CASES.items():

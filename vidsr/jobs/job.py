@@ -55,7 +55,9 @@ from vidsr.media.encoders import choose_encoder
 from vidsr.media.images import input_spec, is_image_output
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import uncompressed_output
+from vidsr.models.catalog import is_classical
 from vidsr.paths import OutputTarget, check_paths, remove_dead_temporaries
+from vidsr.pipeline import temporal_wanted
 from vidsr.types import MediaInfo
 from vidsr.validate import check_choice, check_number
 
@@ -96,8 +98,9 @@ class JobOptions:
         check_choice("--backend", self.backend, BACKENDS)
 
     def context_for(self, options: UpscaleOptions) -> tuple[float, float]:
-        """(pre-roll, post-roll) in seconds for these upscale options."""
-        temporal = getattr(options, "temporal", "off") not in ("off", None)
+        """(pre-roll, post-roll) in seconds for these upscale options: the temporal stage
+        needs frames before and after a segment, when it runs for this model."""
+        temporal = temporal_wanted(options, is_classical(options.model))
         pre = DEFAULT_PREROLL if temporal else 0.0
         post = DEFAULT_POSTROLL if temporal else 0.0
         return (

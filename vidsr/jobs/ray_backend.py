@@ -1,4 +1,4 @@
-"""Run segments as Ray tasks, here or across a Ray cluster (``pip install vidsr[cluster]``).
+"""Run segments as Ray tasks, here or across a Ray cluster (the ``cluster`` extra).
 
 Each segment is one task. A task encodes its segment into a local temporary file and returns the
 file's bytes through Ray's object store; the driver writes them into the job folder, so workers
@@ -24,7 +24,7 @@ def _ray():
         import ray
     except ImportError as err:
         raise InvalidOptionError(
-            "--backend ray needs Ray: pip install 'vidsr[cluster]' (or pip install ray)"
+            "--backend ray needs Ray: pip install 'vidsr-upscaler[cluster]' (or pip install ray)"
         ) from err
     return ray
 

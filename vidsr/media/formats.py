@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import av
+from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from vidsr.errors import EncoderError
 from vidsr.types import ColorInfo, PlaneLayout
 
+# FFmpeg AVColorSpace values PyAV's Colorspace enum folds into others (it has no member for them)
+SMPTE170M_MATRIX, BT2020_CL_MATRIX = 6, 10
+_UNSPECIFIED = 2  # AVCOL_SPC/PRI/TRC_UNSPECIFIED (PyAV's Colorspace has no member for it)
+
 # FFmpeg AVColorSpace -> the matrix vidsr converts with.
 _MATRIX = {
-    1: "bt709",
-    4: "fcc",
-    5: "bt601",
-    6: "bt601",
-    7: "smpte240m",
-    9: "bt2020nc",
-    10: "bt2020nc",
+    Colorspace.ITU709: "bt709",
+    Colorspace.FCC: "fcc",
+    Colorspace.ITU601: "bt601",
+    SMPTE170M_MATRIX: "bt601",
+    Colorspace.SMPTE240M: "smpte240m",
+    Colorspace.BT2020: "bt2020nc",
+    BT2020_CL_MATRIX: "bt2020nc",
 }
-_MATRIX_TAG = {"bt709": 1, "fcc": 4, "bt601": 6, "smpte240m": 7, "bt2020nc": 9}
-_UNSPECIFIED = 2
-PQ, HLG = 16, 18
+_MATRIX_TAG = {
+    "bt709": Colorspace.ITU709,
+    "fcc": Colorspace.FCC,
+    "bt601": SMPTE170M_MATRIX,
+    "smpte240m": Colorspace.SMPTE240M,
+    "bt2020nc": Colorspace.BT2020,
+}
+PQ, HLG = ColorTrc.SMPTE2084, ColorTrc.ARIB_STD_B67
 
 
 def _depth_suffix(bits: int) -> str:
@@ -100,12 +110,20 @@ def color_info(frame: av.VideoFrame, ctx, width: int, height: int) -> ColorInfo:
     pix_fmt = frame.format.name
     if av.VideoFormat(pix_fmt).is_rgb:
         # RGB images (PNG, TIFF): sRGB. Video made from them is BT.709 limited range.
-        return ColorInfo(matrix="bt709", range="limited", primaries=1, transfer=13, matrix_tag=1)
+        return ColorInfo(
+            matrix="bt709",
+            range="limited",
+            primaries=ColorPrimaries.BT709,
+            transfer=ColorTrc.IEC61966_2_1,
+            matrix_tag=Colorspace.ITU709,
+        )
     if matrix_tag in _MATRIX:
         matrix, guessed = _MATRIX[matrix_tag], False
     else:
         matrix, guessed = ("bt709" if width >= 1280 or height > 576 else "bt601"), True
-    if range_tag == 2 or (range_tag == 0 and pix_fmt.startswith("yuvj")):
+    if range_tag == ColorRange.JPEG or (
+        range_tag == ColorRange.UNSPECIFIED and pix_fmt.startswith("yuvj")
+    ):
         color_range = "full"
     else:
         color_range = "limited"
@@ -125,7 +143,7 @@ def output_tags(color: ColorInfo) -> dict[str, int]:
     matrix_tag = color.matrix_tag if color.matrix_tag != _UNSPECIFIED else _MATRIX_TAG[color.matrix]
     return {
         "colorspace": matrix_tag,
-        "color_range": 2 if color.range == "full" else 1,
+        "color_range": ColorRange.JPEG if color.range == "full" else ColorRange.MPEG,
         "color_primaries": color.primaries,
         "color_trc": color.transfer,
     }

@@ -11,13 +11,19 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
 from fractions import Fraction
 
 import av
 
+from vidsr.errors import OutputPathError
+from vidsr.media.images import is_image_output
 from vidsr.media.probe import open_input
+from vidsr.media.rawvideo import uncompressed_output
 from vidsr.types import Window
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,67 @@ def container_accepts(format_name: str, input_path: str, index: int) -> bool:
         return True
     except (av.FFmpegError, ValueError, NotImplementedError):
         return False
+
+
+class StreamAction(str, Enum):
+    """What the mux does with one audio or subtitle stream of the input."""
+
+    COPY = "copy"
+    AAC = "transcode to AAC"
+    OPUS = "transcode to Opus"
+    LEFT_OUT = "left out"
+
+
+OPUS_FORMATS = ("webm", "ogg")
+"""Containers whose refused audio is transcoded to Opus (at 48 kHz); the others get AAC."""
+
+
+def stream_action(format_name: str, input_path: str, stream) -> StreamAction:
+    """What a ``format_name`` output does with ``stream`` of the input (an audio or subtitle
+    stream): a copy when the container takes one, else audio is transcoded and subtitles are
+    left out."""
+    if container_accepts(format_name, input_path, stream.index):
+        return StreamAction.COPY
+    if stream.type == "audio":
+        return StreamAction.OPUS if format_name in OPUS_FORMATS else StreamAction.AAC
+    return StreamAction.LEFT_OUT
+
+
+def attachment_action(format_name: str) -> StreamAction:
+    """Attachments (fonts) are copied into Matroska and left out of anything else."""
+    return StreamAction.COPY if format_name == "matroska" else StreamAction.LEFT_OUT
+
+
+def output_format_name(output_path: str) -> str:
+    """The container FFmpeg writes for ``output_path``'s name (as opening it would choose)."""
+    suffix = os.path.splitext(output_path)[1]
+    with tempfile.TemporaryDirectory(prefix="vidsr-format-") as folder:
+        try:
+            with av.open(os.path.join(folder, "probe" + suffix), "w") as trial:
+                return trial.format.name.split(",")[0]
+        except (av.FFmpegError, ValueError) as exc:
+            raise OutputPathError(f"no container writes {output_path!r}: {exc}") from exc
+
+
+def stream_plan(input_path: str, format_name: str) -> list[tuple[int, str, StreamAction]]:
+    """(index, kind, action) for every audio, subtitle and attachment stream of the input in a
+    ``format_name`` output: what :class:`StreamCopier` will do, said before any run."""
+    plan: list[tuple[int, str, StreamAction]] = []
+    with open_input(input_path) as source:
+        for s in source.streams:
+            if s.type in COPY_KINDS:
+                plan.append((s.index, s.type, stream_action(format_name, input_path, s)))
+            elif s.type == "attachment":
+                plan.append((s.index, s.type, attachment_action(format_name)))
+    return plan
+
+
+def other_stream_actions(input_path: str, output_path: str) -> dict[int, StreamAction]:
+    """Input stream index -> what writing ``output_path`` does with it, for the streams the mux
+    handles; an image or uncompressed (bare-frame) output carries none, so it is empty."""
+    if is_image_output(output_path) or uncompressed_output(output_path) is not None:
+        return {}
+    return {i: a for i, _, a in stream_plan(input_path, output_format_name(output_path))}
 
 
 _PER_FILE_TAGS = {"duration", "encoder", "handler_name", "vendor_id"}
@@ -76,7 +143,7 @@ class StreamCopier:
         self.window = window
         self._input = open_input(input_path)
         self._routes: dict[int, _Route] = {}
-        self.plan: list[tuple[int, str, str]] = []  # (index, kind, "copy" | "transcode" | "drop")
+        self.plan: list[tuple[int, str, StreamAction]] = []  # (index, kind, action)
         fmt = output.format.name.split(",")[0]
         for stream in self._input.streams:
             if stream.type not in COPY_KINDS:
@@ -84,14 +151,14 @@ class StreamCopier:
             shift = 0
             if window.shifts and stream.time_base:
                 shift = round(window.start / stream.time_base) + (stream.start_time or 0)
-            if container_accepts(fmt, input_path, stream.index):
+            action = stream_action(fmt, input_path, stream)
+            if action is StreamAction.COPY:
                 out_stream = output.add_stream_from_template(stream)
                 copy_stream_tags(dict(stream.metadata or {}), int(stream.disposition), out_stream)
                 self._routes[stream.index] = _Route(stream, out_stream, shift)
-                self.plan.append((stream.index, stream.type, "copy"))
-            elif stream.type == "audio":
-                # WebM and Ogg take Opus (at 48 kHz), everything else that refuses a copy AAC
-                opus = fmt in ("webm", "ogg")
+                self.plan.append((stream.index, stream.type, action))
+            elif action in (StreamAction.AAC, StreamAction.OPUS):
+                opus = action is StreamAction.OPUS
                 log.warning(
                     "stream %d (%s audio) cannot be copied into %s: transcoding it to %s",
                     stream.index, stream.codec_context.name, fmt, "Opus" if opus else "AAC",
@@ -107,13 +174,13 @@ class StreamCopier:
                     format="flt" if opus else "fltp", layout=layout, rate=rate
                 )
                 self._routes[stream.index] = _Route(stream, out_stream, shift, resampler)
-                self.plan.append((stream.index, stream.type, "transcode"))
+                self.plan.append((stream.index, stream.type, action))
             else:
                 log.warning(
                     "stream %d (%s subtitles) cannot be stored in %s: left out (.mkv keeps it)",
                     stream.index, stream.codec_context.name, fmt,
                 )  # fmt: skip
-                self.plan.append((stream.index, stream.type, "drop"))
+                self.plan.append((stream.index, stream.type, action))
         self._copy_attachments(output, fmt)
         self._copy_chapters(output)
         self._packets = self._pending()
@@ -125,14 +192,14 @@ class StreamCopier:
         for stream in self._input.streams:
             if stream.type != "attachment":
                 continue
-            if fmt != "matroska":
+            action = attachment_action(fmt)
+            self.plan.append((stream.index, "attachment", action))
+            if action is StreamAction.LEFT_OUT:
                 log.warning(
                     "attachment %r left out: only .mkv output keeps attachments", stream.name
                 )
-                self.plan.append((stream.index, "attachment", "drop"))
                 continue
             output.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
-            self.plan.append((stream.index, "attachment", "copy"))
 
     def _copy_chapters(self, output) -> None:
         """Chapters are kept (shifted and clipped to a preview window)."""

@@ -37,9 +37,9 @@ def h264_roundtrip(
     if not 0 <= crf <= 51:
         raise InvalidOptionError(f"libx264 CRF must be in 0..51, got {crf}")
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise InvalidOptionError(f"expected (T, H, W, 3) uint8 frames, got {frames.shape}")
+        raise ValueError(f"expected (T, H, W, 3) uint8 frames, got {frames.shape}")
     if len(frames) == 0 or frames.shape[1] % 2 or frames.shape[2] % 2:
-        raise InvalidOptionError(f"need at least one frame of even size, got {frames.shape}")
+        raise ValueError(f"need at least one frame of even size, got {frames.shape}")
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=25)

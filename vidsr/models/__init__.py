@@ -3,7 +3,14 @@
 Importing this package imports torch but not basicsr (loaded on the first network build).
 """
 
-from vidsr.models.archs import ArchInfo, detect_arch, module_from_state_dict
+from vidsr.models.archs import (
+    KNOWN_ARCHS,
+    ArchInfo,
+    Architecture,
+    detect_arch,
+    get_arch,
+    module_from_state_dict,
+)
 from vidsr.models.catalog import DEFAULT_MODEL, ModelSpec, expected_scale, get_spec, list_models
 from vidsr.models.precision import cpu_supports_bf16, select_device, select_precision
 from vidsr.models.resample import bicubic_resize, lanczos_resize
@@ -13,7 +20,9 @@ from vidsr.models.weights import cache_dir, canonicalize_state_dict, load_pth
 
 __all__ = [
     "DEFAULT_MODEL",
+    "KNOWN_ARCHS",
     "ArchInfo",
+    "Architecture",
     "ModelSpec",
     "Upscaler",
     "auto_tile_size",
@@ -23,6 +32,7 @@ __all__ = [
     "cpu_supports_bf16",
     "detect_arch",
     "expected_scale",
+    "get_arch",
     "get_spec",
     "lanczos_resize",
     "list_models",

@@ -1,4 +1,4 @@
-"""The one place that imports basicsr architectures.
+"""The one place that imports basicsr (its networks; tests also reach its reference functions).
 
 basicsr 1.4.2 imports ``torchvision.transforms.functional_tensor`` at package import time, a module
 removed from torchvision; every ``import basicsr...`` fails without the alias installed here.
@@ -8,6 +8,7 @@ scans its folders), so the imports are lazy: ``import vidsr`` never pays for the
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 from collections.abc import Iterator
@@ -37,39 +38,17 @@ def _basicsr_import() -> Iterator[None]:
         yield
 
 
-def srvgg_class() -> type[nn.Module]:
-    """basicsr's ``SRVGGNetCompact`` class."""
+def basicsr_attr(module: str, name: str) -> Any:
+    """``name`` from the basicsr submodule ``module`` (e.g. ``archs.srvgg_arch``,
+    ``SRVGGNetCompact``), imported with the alias installed."""
     with _basicsr_import():
-        from basicsr.archs.srvgg_arch import SRVGGNetCompact
-
-    return SRVGGNetCompact
-
-
-def rrdbnet_class() -> type[nn.Module]:
-    """basicsr's ``RRDBNet`` class."""
-    with _basicsr_import():
-        from basicsr.archs.rrdbnet_arch import RRDBNet
-
-    return RRDBNet
+        loaded = importlib.import_module(f"basicsr.{module}")
+    return getattr(loaded, name)
 
 
-def build_network(arch: str, scale: int, params: dict[str, Any]) -> nn.Module:
-    """Instantiate a basicsr network (random weights) from vidsr's arch name and hyperparameters.
-
-    ``params`` for ``SRVGGNetCompact``: num_in_ch, num_out_ch, num_feat, num_conv, act_type;
-    for ``RRDBNet``: num_in_ch, num_out_ch, num_feat, num_block, num_grow_ch. Missing keys take
-    basicsr's defaults.
-    """
-    if arch == "SRVGGNetCompact":
-        allowed = {"num_in_ch", "num_out_ch", "num_feat", "num_conv", "act_type"}
-        kwargs = {k: v for k, v in params.items() if k in allowed}
-        return srvgg_class()(upscale=int(scale), **kwargs)
-    if arch == "RRDBNet":
-        if scale not in (1, 2, 4):
-            raise UnsupportedModelError(f"RRDBNet supports scale 1, 2 or 4, not {scale}")
-        allowed = {"num_in_ch", "num_out_ch", "num_feat", "num_block", "num_grow_ch"}
-        kwargs = {k: v for k, v in params.items() if k in allowed}
-        kwargs.setdefault("num_in_ch", 3)
-        kwargs.setdefault("num_out_ch", 3)
-        return rrdbnet_class()(scale=int(scale), **kwargs)
-    raise UnsupportedModelError(f"no basicsr network for arch '{arch}'")
+def network_class(module: str, name: str) -> type[nn.Module]:
+    """basicsr's network class ``name`` from ``basicsr.<module>``."""
+    cls = basicsr_attr(module, name)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise UnsupportedModelError(f"basicsr.{module}.{name} is not a network class")
+    return cls

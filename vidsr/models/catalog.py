@@ -12,12 +12,13 @@ from typing import Any
 
 import yaml
 
+from vidsr.config import DEFAULT_MODEL
 from vidsr.errors import ModelWeightsError, UnsupportedModelError
+from vidsr.models.archs import ArchInfo, arch_names, detect_arch, get_arch
+from vidsr.models.archs.base import Architecture
+from vidsr.models.weights import load_pth
 
-ARCHS = ("SRVGGNetCompact", "RRDBNet", "bicubic", "lanczos")
-CLASSICAL = ("bicubic", "lanczos")
 SOURCE_KINDS = ("ncnn", "file", "none")
-DEFAULT_MODEL = "realesr-animevideov3"
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,18 @@ class ModelSpec:
     scores: dict[str, dict[str, float]] = field(default_factory=dict, hash=False)
 
     @property
+    def architecture(self) -> Architecture:
+        """The architecture ``arch`` names."""
+        return get_arch(self.arch)
+
+    @property
     def classical(self) -> bool:
         """True for weightless resamplers (bicubic, lanczos)."""
-        return self.arch in CLASSICAL
+        return self.architecture.classical
+
+    def arch_info(self) -> ArchInfo:
+        """The network this entry describes (its scale and parameters)."""
+        return ArchInfo(self.architecture, self.scale, dict(self.params))
 
 
 def _models_folder() -> Any:
@@ -85,7 +95,7 @@ def _parse(text: str, origin: str) -> ModelSpec:
     missing = [k for k in ("name", "arch", "scale", "source") if k not in raw]
     if missing:
         raise UnsupportedModelError(f"model config {origin} lacks {', '.join(missing)}")
-    if raw["arch"] not in ARCHS:
+    if raw["arch"] not in arch_names():
         raise UnsupportedModelError(f"model config {origin}: unknown arch {raw['arch']!r}")
     source = dict(raw["source"] or {})
     if source.get("kind") not in SOURCE_KINDS:
@@ -123,6 +133,12 @@ def get_spec(name: str) -> ModelSpec:
     raise UnsupportedModelError(f"unknown model '{name}'; known: {known}")
 
 
+def is_classical(model: str) -> bool:
+    """True when ``model`` names a catalog resampler (bicubic, lanczos), without loading it;
+    a ``.pth`` file or an unknown name is not one."""
+    return any(spec.name == model and spec.classical for spec in list_models())
+
+
 def expected_scale(model: str, scale: float | None = None) -> float:
     """The output scale a run will have, without building the network.
 
@@ -134,9 +150,6 @@ def expected_scale(model: str, scale: float | None = None) -> float:
     names = {spec.name: spec for spec in list_models()}
     if model in names:
         return float(names[model].scale)
-    from vidsr.models.archs import detect_arch
-    from vidsr.models.weights import load_pth
-
     if Path(model).is_file():
         return float(detect_arch(load_pth(model)).scale)
     return float(get_spec(model).scale)  # raises the catalog's "unknown model" error

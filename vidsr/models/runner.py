@@ -19,6 +19,7 @@ from vidsr.errors import (
     UnsupportedModelError,
 )
 from vidsr.models.archs import ArchInfo, build_module, detect_arch, module_from_state_dict
+from vidsr.models.archs.base import Architecture
 from vidsr.models.catalog import DEFAULT_MODEL, ModelSpec, list_models, resolve_source_file
 from vidsr.models.ncnn import ncnn_to_state_dict
 from vidsr.models.precision import (
@@ -27,7 +28,7 @@ from vidsr.models.precision import (
     select_precision,
     use_channels_last,
 )
-from vidsr.models.resample import Resampler, bicubic_resize, output_size
+from vidsr.models.resample import bicubic_resize, output_size
 from vidsr.models.tiling import tiled_apply
 from vidsr.models.weights import cached_state_dict, load_pth, load_verified_pth
 
@@ -51,7 +52,7 @@ def _check_scale(scale: float | None) -> None:
 
 def network_from_spec(spec: ModelSpec) -> tuple[nn.Module, ArchInfo]:
     """Build a catalog network with its weights (ncnn: converted and cached; file: verified)."""
-    info = ArchInfo(spec.arch, spec.scale, dict(spec.params))
+    info = spec.arch_info()
     source = spec.source
     if source["kind"] == "ncnn":
         param = resolve_source_file(source, "param")
@@ -97,20 +98,19 @@ class Upscaler:
         *,
         name: str,
         module: nn.Module,
-        arch: str,
+        info: ArchInfo,
         native_scale: int,
         scale: float,
         device: torch.device,
         dtype: torch.dtype,
         spec: ModelSpec | None,
-        info: ArchInfo | None = None,
         tile: int = 0,
         tile_pad: int = 16,
         compile: bool = False,
     ) -> None:
         if tile < 0 or tile_pad < 0:
             raise InvalidOptionError(f"tile and tile_pad must be >= 0 (got {tile}, {tile_pad})")
-        self.name, self.arch, self.spec, self.info = name, arch, spec, info
+        self.name, self.spec, self.info = name, spec, info
         self.native_scale, self.scale = native_scale, float(scale)
         self.device, self.dtype = device, dtype
         self.tile, self.tile_pad = tile, tile_pad
@@ -122,7 +122,7 @@ class Upscaler:
         if self._cast_weights:
             self.module = self.module.to(dtype=dtype, memory_format=torch.channels_last)
         self._compiled: Callable[[torch.Tensor], torch.Tensor] | None = None
-        if compile and info is not None:
+        if compile and not info.classical:
             self._compile()
 
     def _compile(self) -> None:
@@ -155,9 +155,14 @@ class Upscaler:
         return self._compiled is not None
 
     @property
+    def arch(self) -> str:
+        """The architecture's name."""
+        return self.info.arch
+
+    @property
     def classical(self) -> bool:
         """True for bicubic / lanczos (no network)."""
-        return self.info is None
+        return self.info.classical
 
     def output_size(self, h: int, w: int) -> tuple[int, int]:
         """Output ``(H, W)`` for an ``h`` x ``w`` input: ``round(h*scale)``, ``round(w*scale)``."""
@@ -165,17 +170,7 @@ class Upscaler:
 
     def bytes_per_pixel(self) -> float:
         """Rough peak working memory per input (LR) pixel of one frame, for ``auto_tile_size``."""
-        elem = torch.finfo(self.dtype).bits // 8
-        s2 = self.native_scale**2
-        if self.info is None:
-            return 4.0 * 3 * (1 + 2 * self.scale**2)
-        feat = int(self.info.params.get("num_feat", 64))
-        if self.info.arch == "RRDBNet":
-            grow = int(self.info.params.get("num_grow_ch", 32))
-            lr = (4 * feat + 4 * grow) * elem
-            hr = 3 * feat * s2 * elem  # two upsampled feature maps + conv workspace
-            return 1.5 * (max(lr, hr) + 4 * 3 * (1 + s2))
-        return 1.5 * ((3 * feat + 3 * s2) * elem + 4 * 3 * (1 + 2 * s2))
+        return self.info.bytes_per_pixel(self.dtype)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype == torch.float32 or self._cast_weights:
@@ -183,7 +178,7 @@ class Upscaler:
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
     def _network(self, x: torch.Tensor) -> torch.Tensor:
-        multiple = self.info.multiple if self.info else 1
+        multiple = self.info.multiple
         h, w = x.shape[-2:]
         ph, pw = (-h) % multiple, (-w) % multiple
         if ph or pw:
@@ -241,7 +236,7 @@ class Upscaler:
         (CUDA: autocast; CPU bf16: bf16 weights, channels_last) and tiles when ``tile > 0``.
         """
         if x.ndim != 4 or x.shape[1] != 3:
-            raise InvalidOptionError(f"expected a (N,3,h,w) tensor, got shape {tuple(x.shape)}")
+            raise ValueError(f"expected a (N,3,h,w) tensor, got shape {tuple(x.shape)}")
         with torch.inference_mode():
             x = x.to(self.device, torch.float32)
             if self.classical:
@@ -257,6 +252,18 @@ class Upscaler:
             f"Upscaler({self.name!r}, arch={self.arch}, x{self.native_scale}->x{self.scale:g}, "
             f"{self.device}, {self.dtype}, tile={self.tile})"
         )
+
+
+def _dtype_for(arch: Architecture, device: torch.device, precision: str) -> torch.dtype:
+    """The compute dtype: the architecture's only one, else :func:`select_precision`'s choice
+    when the architecture runs in it (its first precision otherwise, with a warning)."""
+    if len(arch.precisions) == 1:
+        return arch.precisions[0]
+    dtype = select_precision(device, precision)
+    if dtype not in arch.precisions:
+        log.warning("%s does not run in %s; using %s", arch.name, dtype, arch.precisions[0])
+        return arch.precisions[0]
+    return dtype
 
 
 def load_model(
@@ -282,14 +289,15 @@ def load_model(
     spec = names.get(name_or_path)
     if spec is not None and spec.classical:
         factor = scale if scale is not None else float(spec.scale)
+        info = ArchInfo(spec.architecture, factor)
         return Upscaler(
             name=spec.name,
-            module=Resampler(spec.arch, factor),
-            arch=spec.arch,
+            module=info.build(),
+            info=info,
             native_scale=max(1, round(factor)),
             scale=factor,
             device=dev,
-            dtype=torch.float32,
+            dtype=_dtype_for(info.architecture, dev, precision),
             spec=spec,
         )
     if spec is not None:
@@ -301,18 +309,17 @@ def load_model(
     else:
         known = ", ".join(names)
         raise UnsupportedModelError(f"unknown model '{name_or_path}'; known: {known}")
-    dtype = select_precision(dev, precision)
+    dtype = _dtype_for(info.architecture, dev, precision)
     log.info("model %s: %s x%d on %s in %s", name, info.arch, info.scale, dev, dtype)
     return Upscaler(
         name=name,
         module=module,
-        arch=info.arch,
-        native_scale=info.scale,
+        info=info,
+        native_scale=int(info.scale),
         scale=scale if scale is not None else float(info.scale),
         device=dev,
         dtype=dtype,
         spec=spec,
-        info=info,
         tile=tile,
         tile_pad=tile_pad,
         compile=use_compile,

@@ -12,8 +12,6 @@ from collections.abc import Callable
 
 import torch
 
-from vidsr.errors import InvalidOptionError
-
 
 def _starts(size: int, tile: int) -> range:
     return range(0, size, tile)
@@ -33,7 +31,7 @@ def tiled_apply(
     unshuffle), pass ``tile`` and ``pad`` multiples of ``m`` and an input whose size is one too.
     """
     if tile <= 0 or pad < 0:
-        raise InvalidOptionError(f"tile must be > 0 and pad >= 0 (got {tile}, {pad})")
+        raise ValueError(f"tile must be > 0 and pad >= 0 (got {tile}, {pad})")
     n, _, h, w = x.shape
     out: torch.Tensor | None = None
     for y0 in _starts(h, tile):
@@ -52,7 +50,7 @@ def tiled_apply(
                 :, :, oy : oy + (y1 - y0) * scale, ox : ox + (x1 - x0) * scale
             ]
     if out is None:
-        raise InvalidOptionError(f"cannot tile an empty frame of {h}x{w}")
+        raise ValueError(f"cannot tile an empty frame of {h}x{w}")
     return out
 
 
@@ -74,7 +72,7 @@ def auto_tile_size(
     ``min_tile`` even if that exceeds the budget.
     """
     if budget_bytes <= 0 or bytes_per_pixel <= 0:
-        raise InvalidOptionError("budget_bytes and bytes_per_pixel must be positive")
+        raise ValueError("budget_bytes and bytes_per_pixel must be positive")
     per_pixel = bytes_per_pixel * max(1, batch)
     if height * width * per_pixel <= budget_bytes:
         return 0

@@ -1,4 +1,4 @@
-"""The networks vidsr trains: basicsr's SRVGGNetCompact, built through vidsr's basicsr shim."""
+"""The networks vidsr trains (built by ``models.archs``), and starting one from other weights."""
 
 from __future__ import annotations
 
@@ -9,29 +9,13 @@ import torch
 from torch import nn
 
 from vidsr.errors import ModelWeightsError
-from vidsr.models.basicsr_compat import build_network
-
-DEFAULT_PARAMS: dict[str, Any] = {"num_feat": 64, "num_conv": 16, "act_type": "prelu"}
+from vidsr.models.archs import ArchInfo, get_arch
 
 
 def build_model(arch: str, scale: int, params: Mapping[str, Any] | None = None) -> nn.Module:
-    """A freshly initialised basicsr network (``arch`` as in the model catalog)."""
-    merged = (
-        {**DEFAULT_PARAMS, **(params or {})} if arch == "SRVGGNetCompact" else dict(params or {})
-    )
-    return build_network(arch, scale, merged)
-
-
-def canonical_state_dict(obj: Any) -> dict[str, torch.Tensor]:
-    """The bare state_dict inside a loaded weights file (``params_ema``/``params``/bare)."""
-    if isinstance(obj, Mapping):
-        for key in ("params_ema", "params", "state_dict", "model"):
-            inner = obj.get(key)
-            if isinstance(inner, Mapping):
-                return dict(inner)
-        if all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return dict(obj)
-    raise ModelWeightsError("the weights file holds no state_dict")
+    """A freshly initialised network (``arch`` as in the model catalog; missing parameters take
+    the architecture's defaults)."""
+    return ArchInfo(get_arch(arch), scale, dict(params or {})).build()
 
 
 def load_matching(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:
@@ -47,43 +31,3 @@ def load_matching(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[s
     own.update(taken)
     model.load_state_dict(own)
     return sorted(set(own) - set(taken))
-
-
-def _last_conv(state: Mapping[str, torch.Tensor]) -> str:
-    convs = [int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith(".bias")]
-    if not convs:
-        raise ModelWeightsError("not an SRVGGNetCompact state_dict (no body.N.bias)")
-    return f"body.{max(convs)}"
-
-
-def srvgg_scale(state: Mapping[str, torch.Tensor]) -> int:
-    """The scale of an SRVGGNetCompact state_dict, from its last convolution's outputs."""
-    outputs = state[f"{_last_conv(state)}.weight"].shape[0]
-    return round((outputs / 3) ** 0.5)
-
-
-def adapt_upsampler(
-    state: Mapping[str, torch.Tensor], from_scale: int, to_scale: int
-) -> dict[str, torch.Tensor]:
-    """Re-target an SRVGGNetCompact state_dict's last convolution to a smaller scale.
-
-    The last conv emits ``3 * s * s`` channels that pixel-shuffle into ``s x s`` sub-pixels per
-    colour. For ``to_scale`` dividing ``from_scale`` each new sub-pixel takes the mean of the
-    ``r x r`` old sub-pixels it covers (``r = from_scale // to_scale``): the new network starts as
-    the old one followed by an ``r x r`` box reduction, instead of from random noise.
-    """
-    if from_scale == to_scale:
-        return dict(state)
-    if from_scale % to_scale:
-        raise ModelWeightsError(f"cannot adapt an x{from_scale} upsampler to x{to_scale}")
-    last = _last_conv(state)
-    w, b = state[f"{last}.weight"], state[f"{last}.bias"]
-    r, s, t = from_scale // to_scale, from_scale, to_scale
-    if w.shape[0] != 3 * s * s:
-        raise ModelWeightsError(f"{last} has {w.shape[0]} outputs, not 3 x {s}^2")
-    w6 = w.reshape(3, t, r, t, r, *w.shape[1:]).mean(dim=(2, 4))
-    b6 = b.reshape(3, t, r, t, r).mean(dim=(2, 4))
-    out = dict(state)
-    out[f"{last}.weight"] = w6.reshape(3 * t * t, *w.shape[1:]).contiguous()
-    out[f"{last}.bias"] = b6.reshape(3 * t * t).contiguous()
-    return out

@@ -1,4 +1,4 @@
-"""Training data: image lists, aligned random LR/HR crops, dihedral augmentation.
+"""Training data: aligned random LR/HR crops, dihedral augmentation.
 
 Low-resolution inputs come either from a whole-image MATLAB bicubic reduction computed once per
 image (exactly how the benchmarks make theirs), or from a per-crop degradation callable (the
@@ -8,44 +8,15 @@ and a checkpoint can restore the sampler's state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
-import numpy as np
 import torch
-from PIL import Image
 
-from vidsr.errors import CorruptInputError, InputNotFoundError, InvalidOptionError
-from vidsr.training.resize import bicubic_lr, mod_crop
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from vidsr.errors import InvalidOptionError
+from vidsr.quality.resize import bicubic_lr, mod_crop
 
 Degrade = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 """(HR crop (3, H, W) in [0, 1], generator) -> LR crop (3, H/scale, W/scale) in [0, 1]."""
-
-
-def list_images(folders: Iterable[str | Path]) -> list[Path]:
-    """Every image file directly inside ``folders``, sorted by path (a stable data list)."""
-    out: list[Path] = []
-    for folder in folders:
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise InputNotFoundError(f"image folder not found: {folder}")
-        out.extend(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not out:
-        raise InputNotFoundError("no images in: " + ", ".join(str(f) for f in folders))
-    return sorted(out)
-
-
-def load_rgb(path: str | Path) -> torch.Tensor:
-    """An image file as a (3, H, W) float32 tensor in [0, 1] (greyscale is replicated to RGB);
-    CorruptInputError when it cannot be read."""
-    try:
-        with Image.open(path) as im:
-            arr = np.array(im.convert("RGB"), dtype=np.uint8)
-    except OSError as exc:  # PIL's UnidentifiedImageError included
-        raise CorruptInputError(f"cannot read the image {path}: {exc}") from exc
-    return torch.from_numpy(arr).permute(2, 0, 1).contiguous().float().div_(255.0)
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:

@@ -8,17 +8,15 @@ thus sees real macroblocks and ringing and learns to remove them rather than sha
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from vidsr.training.resize import imresize, quantize
+from vidsr.quality.pictures import image_from_uint8, image_to_uint8, jpeg
+from vidsr.quality.resize import imresize, quantize
 
 
 @dataclass(frozen=True)
@@ -55,23 +53,6 @@ def gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
     return x[0]
 
 
-def _to_uint8(img: torch.Tensor) -> np.ndarray:
-    return (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
-
-
-def _from_uint8(arr: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float() / 255.0
-
-
-def jpeg(img: torch.Tensor, quality: int) -> torch.Tensor:
-    """Round-trip (3, H, W) in [0, 1] through Pillow's JPEG encoder (4:2:0) at ``quality``."""
-    buf = io.BytesIO()
-    Image.fromarray(_to_uint8(img)).save(buf, format="JPEG", quality=int(quality))
-    buf.seek(0)
-    with Image.open(buf) as im:
-        return _from_uint8(np.array(im.convert("RGB")))
-
-
 def h264(img: torch.Tensor, crf: int) -> torch.Tensor:
     """Round-trip (3, H, W) through libx264 as one yuv420p intra frame at ``crf`` (even H, W)."""
     h, w = img.shape[-2:]
@@ -79,14 +60,14 @@ def h264(img: torch.Tensor, crf: int) -> torch.Tensor:
     enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
     enc.time_base = Fraction(1, 25)
     enc.options = {"crf": str(int(crf)), "preset": "veryfast", "tune": "zerolatency"}
-    frame = av.VideoFrame.from_ndarray(_to_uint8(img), format="rgb24")
+    frame = av.VideoFrame.from_ndarray(image_to_uint8(img), format="rgb24")
     frame = frame.reformat(format="yuv420p", dst_colorspace=5, dst_color_range=1)  # BT.601, limited
     frame.pts = 0
     packets = list(enc.encode(frame)) + list(enc.encode(None))
     dec = av.CodecContext.create("h264", "r")
     out = [f for p in packets for f in dec.decode(p)] + list(dec.decode(None))
     rgb = out[-1].reformat(format="rgb24", src_colorspace=5, src_color_range=1)
-    return _from_uint8(rgb.to_ndarray())
+    return image_from_uint8(rgb.to_ndarray())
 
 
 class RestoreChain:

@@ -8,7 +8,8 @@ import torch
 
 from vidsr.errors import ModelWeightsError
 from vidsr.models.catalog import get_spec, resolve_source_file
-from vidsr.training.arch import build_model, canonical_state_dict
+from vidsr.models.weights import load_pth
+from vidsr.training.arch import build_model
 
 
 def initial_state_dict(init: str) -> dict[str, torch.Tensor]:
@@ -17,12 +18,12 @@ def initial_state_dict(init: str) -> dict[str, torch.Tensor]:
     if path.suffix in (".pth", ".pt") or path.is_file():
         if not path.is_file():
             raise ModelWeightsError(f"initial weights not found: {path}")
-        return canonical_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return load_pth(path)
     spec = get_spec(init)
     kind = spec.source.get("kind")
     if kind == "file":
         file = resolve_source_file(spec.source, "path")
-        return canonical_state_dict(torch.load(file, map_location="cpu", weights_only=True))
+        return load_pth(file)
     if kind == "ncnn":
         from vidsr.models.ncnn import ncnn_to_state_dict
 

@@ -22,10 +22,13 @@ import yaml
 from torch import nn
 
 from vidsr.errors import InvalidOptionError
-from vidsr.training.arch import adapt_upsampler, build_model, load_matching, srvgg_scale
+from vidsr.models.archs import get_arch
+from vidsr.quality.image_sets import evaluate
+from vidsr.quality.pictures import list_images, load_rgb
+from vidsr.training.arch import build_model, load_matching
 from vidsr.training.checkpoint import load_checkpoint, save_checkpoint, save_weights
 from vidsr.training.config import TrainConfig
-from vidsr.training.data import CropSampler, list_images, load_rgb
+from vidsr.training.data import CropSampler
 from vidsr.training.degrade import RestoreChain
 from vidsr.training.losses import CombinedLoss
 
@@ -104,8 +107,7 @@ class Trainer:
             from vidsr.training.init import initial_state_dict
 
             state = initial_state_dict(cfg.init)
-            if cfg.arch == "SRVGGNetCompact" and srvgg_scale(state) != cfg.scale:
-                state = adapt_upsampler(state, srvgg_scale(state), cfg.scale)
+            state = get_arch(cfg.arch).retarget(state, cfg.scale)
             load_matching(self.model, state)
         self.model.to(self.device)
         if cfg.channels_last:
@@ -195,8 +197,6 @@ class Trainer:
         """Mean Y PSNR on ``val_dir`` (None when there is no validation set)."""
         if not self.cfg.val_dir or not Path(self.cfg.val_dir).is_dir():
             return None
-        from vidsr.evaluate import evaluate
-
         res = evaluate(
             self.upscale,
             self.cfg.val_dir,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from vidsr import metrics
 from vidsr.errors import InvalidOptionError
+from vidsr.quality import metrics
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from vidsr.config import DEFAULT_MODEL
 from vidsr.errors import InvalidOptionError, OutputPathError
+from vidsr.quality.image_sets import bicubic_upscale
 
 GAP = 8
 DIVIDER = 2
@@ -40,11 +42,11 @@ def to_uint8(img: Picture) -> np.ndarray:
         if t.dim() == 4 and t.shape[0] == 1:
             t = t[0]
         if t.dim() != 3 or t.shape[0] != 3:
-            raise InvalidOptionError(f"expected a (3, H, W) tensor, got {tuple(t.shape)}")
+            raise ValueError(f"expected a (3, H, W) tensor, got {tuple(t.shape)}")
         return (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     arr = np.asarray(img)
     if arr.ndim != 3 or arr.shape[2] != 3:
-        raise InvalidOptionError(f"expected an (H, W, 3) image, got {arr.shape}")
+        raise ValueError(f"expected an (H, W, 3) image, got {arr.shape}")
     if arr.dtype != np.uint8:
         arr = (np.clip(arr.astype(np.float64), 0, 1) * 255).round().astype(np.uint8)
     return arr
@@ -99,7 +101,7 @@ def compare(
     """Compose the before/after picture (see the module docstring for the exact layout)."""
     a, b = to_uint8(before), to_uint8(after)
     if a.shape != b.shape:
-        raise InvalidOptionError(f"before {a.shape} and after {b.shape} differ in size")
+        raise ValueError(f"before {a.shape} and after {b.shape} differ in size")
     if mode not in ("side", "split"):
         raise InvalidOptionError(f"compare mode must be side or split, not {mode!r}")
     if not 0.0 < split < 1.0:
@@ -151,12 +153,13 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
 
     Anything that is not an image is opened as vidsr opens any input (containers, elementary
     streams, raw ``.yuv`` with its size in the name). Video frames are converted with the matrix
-    and range the stream declares (BT.709 for untagged HD, BT.601 otherwise, as FFmpeg
-    guesses); this is a preview, not the pipeline.
+    and range the pipeline reads from it (:func:`vidsr.media.formats.color_info`, which also
+    guesses an untagged one); the conversion itself is swscale's, a preview, not the pipeline.
     """
     import av
 
     from vidsr.errors import CorruptInputError, InputNotFoundError
+    from vidsr.media.formats import color_info, output_tags
     from vidsr.media.images import IMAGE_EXTENSIONS
     from vidsr.media.probe import main_video_stream, open_input
 
@@ -175,10 +178,13 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
             for frame in container.decode(stream):
                 if frame.time is not None and frame.time + 1e-6 < time_s:
                     continue
-                tagged = int(frame.colorspace) not in (0, 2)
-                src = int(frame.colorspace) if tagged else (1 if frame.height >= 720 else 5)
-                rng = 2 if int(frame.color_range) == 2 else 1  # JPEG (full) : MPEG (limited)
-                rgb = frame.reformat(format="rgb24", src_colorspace=src, src_color_range=rng)
+                color = color_info(frame, stream.codec_context, stream.width, stream.height)
+                tags = output_tags(color)  # the guess written out, as on the output
+                rgb = frame.reformat(
+                    format="rgb24",
+                    src_colorspace=tags["colorspace"],
+                    src_color_range=tags["color_range"],
+                )
                 return rgb.to_ndarray()
     except (av.error.FFmpegError, IndexError) as exc:
         raise CorruptInputError(f"cannot read a frame from {path}: {exc}") from exc
@@ -202,12 +208,10 @@ def compare_upscale(
         out = upscale(x)  # type: ignore[operator]
     out = out.float().clamp(0, 1)
     if tuple(out.shape[-2:]) != (x.shape[-2] * scale, x.shape[-1] * scale):
-        raise InvalidOptionError(f"model output {tuple(out.shape)} is not x{scale} of the input")
+        raise ValueError(f"model output {tuple(out.shape)} is not x{scale} of the input")
     if before == "nearest":
         base = upscale_nearest(picture, scale)
     else:
-        from vidsr.evaluate import bicubic_upscale
-
         base = to_uint8(bicubic_upscale(x[0], scale))
     return compare(base, out[0], mode, split=split, crops=crops)
 
@@ -215,7 +219,7 @@ def compare_upscale(
 def compare_file(
     source: str | Path,
     output: str | Path,
-    model: str = "realesr-animevideov3",
+    model: str = DEFAULT_MODEL,
     *,
     time_s: float = 0.0,
     mode: Literal["side", "split"] = "side",

@@ -12,15 +12,17 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from vidsr.errors import InputNotFoundError, InvalidOptionError
-from vidsr.metrics import psnr_y, ssim_y
-from vidsr.training.data import list_images, load_rgb
-from vidsr.training.degrade import jpeg
-from vidsr.training.resize import bicubic_lr, imresize, mod_crop, quantize
+from vidsr.quality.metrics import psnr_y, ssim_y
+from vidsr.quality.pictures import jpeg, list_images, load_rgb
+from vidsr.quality.resize import bicubic_lr, imresize, mod_crop, quantize
+
+if TYPE_CHECKING:
+    from vidsr.models import Upscaler
 
 Upscale = Callable[[torch.Tensor], torch.Tensor]
 """(1, 3, h, w) float [0, 1] -> (1, 3, h*s, w*s) float."""
@@ -91,7 +93,7 @@ def evaluate(
                 sr = upscale(lr[None].contiguous())[0].float().cpu()
             model_s += time.perf_counter() - t0
             if sr.shape != hr.shape:
-                raise InvalidOptionError(
+                raise ValueError(
                     f"{path.name}: model output {tuple(sr.shape)} is not HR {tuple(hr.shape)}"
                 )
             sr = quantize(sr)
@@ -115,6 +117,29 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
     return math.inf if any(math.isinf(v) for v in vals) else sum(vals) / len(vals)
 
 
+def load_for_evaluation(
+    model: str, *, scale: int | None, device: str, precision: str, tile: int
+) -> tuple[Upscaler, int]:
+    """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model`; returns it
+    and its integer scale (InvalidOptionError for a fractional one: benchmarks crop by it)."""
+    from vidsr.models import load_model
+
+    upscaler = load_model(model, device=device, precision=precision, tile=tile, scale=scale)
+    factor = round(upscaler.scale)
+    if abs(upscaler.scale - factor) > 1e-9 or factor < 1:
+        raise InvalidOptionError(f"evaluation needs an integer scale, not {upscaler.scale}")
+    return upscaler, factor
+
+
+def model_fields(upscaler: Upscaler) -> dict[str, str]:
+    """``model``, ``precision`` and ``device`` of a result."""
+    return {
+        "model": upscaler.name,
+        "precision": str(upscaler.dtype).removeprefix("torch."),
+        "device": str(upscaler.device),
+    }
+
+
 def evaluate_model(
     model: str,
     hr_dir: str | Path,
@@ -131,21 +156,13 @@ def evaluate_model(
     """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model` and score it
     with :func:`evaluate`. ``precision`` defaults to fp32, the precision scores are recorded in.
     The result also holds ``model``, ``precision`` and ``device``."""
-    from vidsr.models import load_model
-
-    upscaler = load_model(model, device=device, precision=precision, tile=tile, scale=scale)
-    factor = round(upscaler.scale)
-    if abs(upscaler.scale - factor) > 1e-9 or factor < 1:
-        raise InvalidOptionError(f"evaluation needs an integer scale, not {upscaler.scale}")
+    upscaler, factor = load_for_evaluation(
+        model, scale=scale, device=device, precision=precision, tile=tile
+    )
     result = evaluate(
         upscaler, hr_dir, factor, lr_dir=lr_dir, jpeg_quality=jpeg_quality, limit=limit, ssim=ssim
     )
-    return {
-        "model": upscaler.name,
-        "precision": str(upscaler.dtype).removeprefix("torch."),
-        "device": str(upscaler.device),
-        **result,
-    }
+    return {**model_fields(upscaler), **result}
 
 
 def json_ready(result: Any) -> Any:

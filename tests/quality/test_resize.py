@@ -7,17 +7,14 @@ import pytest
 import torch
 
 from vidsr.errors import InvalidOptionError
-from vidsr.training.data import load_rgb
-from vidsr.training.resize import bicubic_lr, imresize, mod_crop
+from vidsr.quality.pictures import load_rgb
+from vidsr.quality.resize import bicubic_lr, imresize, mod_crop
 
 
 def _basicsr_imresize():
-    from vidsr.models.basicsr_compat import srvgg_class
+    from vidsr.models.basicsr_compat import basicsr_attr
 
-    srvgg_class()  # installs the torchvision alias basicsr needs
-    from basicsr.utils.matlab_functions import imresize as reference
-
-    return reference
+    return basicsr_attr("utils.matlab_functions", "imresize")
 
 
 @pytest.mark.parametrize(("scale", "shape"), [(0.25, (37, 50)), (0.5, (20, 17)), (4.0, (9, 12))])

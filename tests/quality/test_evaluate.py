@@ -1,5 +1,6 @@
-"""vidsr.evaluate and vidsr.evaluate_video: conventions, the bicubic baseline, infinite PSNR on
-identical images, the temporal metrics of a video and the ``vidsr eval`` command."""
+"""vidsr.quality.image_sets and vidsr.quality.video: conventions, the bicubic baseline,
+infinite PSNR on identical images, the temporal metrics of a video and the ``vidsr eval``
+command."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from vidsr.evaluate import bicubic_upscale, evaluate, json_ready
-from vidsr.training.data import load_rgb
-from vidsr.training.resize import mod_crop
-
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+from vidsr.quality.image_sets import bicubic_upscale, evaluate, json_ready
+from vidsr.quality.pictures import load_rgb
+from vidsr.quality.resize import mod_crop
 
 
 @pytest.fixture
@@ -52,17 +51,18 @@ def test_jpeg_input_lowers_the_baseline(image_dir: Path) -> None:
 
 
 def test_wrong_output_size_is_refused(image_dir: Path) -> None:
-    from vidsr.errors import InvalidOptionError
+    """An upscale function that breaks its contract is the caller's bug: ValueError, not an
+    option error (the user's options are checked before)."""
+    from vidsr.errors import VidsrError
 
-    with pytest.raises(InvalidOptionError):
+    with pytest.raises(ValueError, match="is not HR") as caught:
         evaluate(lambda x: x, image_dir, 2)
+    assert not isinstance(caught.value, VidsrError)
 
 
-def test_set5_bicubic_matches_the_published_baseline() -> None:
+def test_set5_bicubic_matches_the_published_baseline(shared_data) -> None:
     """Set5 x4 bicubic is 28.42 dB / 0.8104 in the literature (e.g. the VDSR and EDSR papers)."""
-    set5 = SHARED_DATA / "eval" / "Set5"
-    if not (set5 / "HR").is_dir():
-        pytest.skip("../shared/data (Set5) is absent")
+    set5 = shared_data / "eval" / "Set5"
     made = evaluate(None, set5 / "HR", 4)
     official = evaluate(None, set5 / "HR", 4, lr_dir=set5 / "LR_bicubic" / "X4", ssim=False)
     assert made["bicubic_psnr"] == pytest.approx(28.42, abs=0.02)
@@ -103,7 +103,7 @@ def _check_rows(result: dict, methods: list[str]) -> dict[str, dict]:
 
 def test_video_oracle_scores_perfectly_in_order(texture_clip: Path) -> None:
     """A model returning the ground truth itself: frames line up, in order, batch by batch."""
-    from vidsr.evaluate_video import evaluate_video, read_frames, to_float
+    from vidsr.quality.video import evaluate_video, read_frames, to_float
 
     hr = to_float(read_frames(texture_clip, 6, 32))
     served = iter(hr.split(4))  # batch=4 over 6 frames: 4 + 2
@@ -115,7 +115,7 @@ def test_video_oracle_scores_perfectly_in_order(texture_clip: Path) -> None:
 
 
 def test_video_eval_of_a_classical_model(texture_clip: Path) -> None:
-    from vidsr.evaluate_video import evaluate_video, evaluate_video_model
+    from vidsr.quality.video import evaluate_video, evaluate_video_model
 
     result = evaluate_video_model("bicubic", texture_clip, frames=6)
     assert result["temporal"] == "off"  # auto: classical resamplers get no stabiliser
@@ -136,7 +136,7 @@ def test_video_eval_of_a_classical_model(texture_clip: Path) -> None:
 
 
 def test_video_eval_temporal_stage_steadies_a_network(texture_clip: Path) -> None:
-    from vidsr.evaluate_video import evaluate_video_model
+    from vidsr.quality.video import evaluate_video_model
 
     medium = evaluate_video_model("realesr-animevideov3", texture_clip, frames=6, device="cpu")
     assert medium["temporal"] == "medium"  # auto: the pipeline's default for networks
@@ -159,7 +159,7 @@ def test_video_eval_temporal_stage_steadies_a_network(texture_clip: Path) -> Non
 
 
 def test_video_eval_on_foreman(shared_data: Path) -> None:
-    from vidsr.evaluate_video import evaluate_video_model
+    from vidsr.quality.video import evaluate_video_model
 
     foreman = shared_data / "clips" / "foreman_vp9_352x288_30.webm"
     if not foreman.is_file():

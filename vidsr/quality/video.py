@@ -20,10 +20,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidsr import metrics
 from vidsr.config import TEMPORAL_LOOKAHEAD, check_lookahead
 from vidsr.errors import InvalidOptionError
-from vidsr.evaluate import Upscale, bicubic_upscale, make_lr
+from vidsr.quality import metrics
+from vidsr.quality.image_sets import (
+    Upscale,
+    bicubic_upscale,
+    load_for_evaluation,
+    make_lr,
+    model_fields,
+)
 
 DEFAULT_FRAMES = 30
 
@@ -85,14 +91,14 @@ def score_clip(
 ) -> dict[str, float | None]:
     """Every metric of an upscaled clip against its reference, both (T, H, W, 3) uint8.
 
-    ``motion`` (:func:`vidsr.metrics.estimate_motion` of the reference) and ``reference_flows``
-    (:func:`vidsr.metrics.farneback_flows` of it) are computed when not given; pass them to reuse
+    ``motion`` (:func:`.metrics.estimate_motion` of the reference) and ``reference_flows``
+    (:func:`.metrics.farneback_flows` of it) are computed when not given; pass them to reuse
     them across outputs. Returns ``psnr``, ``ssim`` (None when ``ssim`` is False; both means over
     frames, Y, border crop = ``scale``), ``warping_error``, ``tof``, ``flicker`` and
     ``blockiness`` (on the ``8 * scale`` grid).
     """
     if output.shape != reference.shape:
-        raise InvalidOptionError(f"output {output.shape} and reference {reference.shape} differ")
+        raise ValueError(f"output {output.shape} and reference {reference.shape} differ")
     if motion is None:
         motion = metrics.estimate_motion(reference)
     flows = reference_flows if reference_flows is not None else metrics.farneback_flows(reference)
@@ -125,7 +131,7 @@ def _run_model(
             y = upscale(x).float().cpu()
         model_s += time.perf_counter() - t0
         if tuple(y.shape[-2:]) != want or len(y) != len(x):
-            raise InvalidOptionError(
+            raise ValueError(
                 f"model output {tuple(y.shape)} is not x{scale} of the input {tuple(x.shape)}"
             )
         per_frame.append(to_uint8(y))
@@ -240,12 +246,9 @@ def evaluate_video_model(
 ) -> dict[str, Any]:
     """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model` and score
     it with :func:`evaluate_video`. The result also holds ``model``, ``precision``, ``device``."""
-    from vidsr.models import load_model
-
-    upscaler = load_model(model, device=device, precision=precision, tile=tile, scale=scale)
-    factor = round(upscaler.scale)
-    if abs(upscaler.scale - factor) > 1e-9 or factor < 1:
-        raise InvalidOptionError(f"evaluation needs an integer scale, not {upscaler.scale}")
+    upscaler, factor = load_for_evaluation(
+        model, scale=scale, device=device, precision=precision, tile=tile
+    )
     result = evaluate_video(
         upscaler,
         video,
@@ -257,9 +260,4 @@ def evaluate_video_model(
         batch=batch,
         ssim=ssim,
     )
-    return {
-        "model": upscaler.name,
-        "precision": str(upscaler.dtype).removeprefix("torch."),
-        "device": str(upscaler.device),
-        **result,
-    }
+    return {**model_fields(upscaler), **result}

@@ -1,4 +1,4 @@
-"""vidsr.compare: layout sizes, the divider, enlarged crops, saving."""
+"""vidsr.quality.compare: layout sizes, the divider, enlarged crops, saving."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from vidsr.compare import compare, compare_upscale, read_picture, save_compare, upscale_nearest
 from vidsr.errors import InvalidOptionError
+from vidsr.quality.compare import (
+    compare,
+    compare_upscale,
+    read_picture,
+    save_compare,
+    upscale_nearest,
+)
 
 
 def _pair() -> tuple[np.ndarray, np.ndarray]:
@@ -48,8 +54,9 @@ def test_crops_are_enlarged_with_nearest_neighbour() -> None:
 
 def test_size_mismatch_and_bad_mode_are_refused() -> None:
     a, b = _pair()
-    with pytest.raises(InvalidOptionError):
+    with pytest.raises(ValueError, match="differ in size") as caught:  # a caller's bug
         compare(a, b[:40])
+    assert not isinstance(caught.value, InvalidOptionError)
     with pytest.raises(InvalidOptionError):
         compare(a, b, "diagonal")  # type: ignore[arg-type]
 
@@ -68,7 +75,7 @@ def test_read_picture_from_an_image(tmp_path) -> None:
 
 
 def test_compare_file_writes_a_png_of_the_expected_size(tmp_path) -> None:
-    from vidsr.compare import compare_file
+    from vidsr.quality.compare import compare_file
 
     a, _ = _pair()
     Image.fromarray(a).save(tmp_path / "in.png")
@@ -77,19 +84,8 @@ def test_compare_file_writes_a_png_of_the_expected_size(tmp_path) -> None:
         assert img.size == (4 * 64, 4 * 48)
 
 
-def test_read_picture_from_a_real_video() -> None:
-    from pathlib import Path
-
-    clip = (
-        Path(__file__).resolve().parents[1]
-        / ".."
-        / "shared"
-        / "data"
-        / "clips"
-        / "chaplin_h264_mp3_640x360.mp4"
-    )
-    if not clip.is_file():
-        pytest.skip("../shared/data/clips is absent")
+def test_read_picture_from_a_real_video(shared_data) -> None:
+    clip = shared_data / "clips" / "chaplin_h264_mp3_640x360.mp4"
     frame = read_picture(clip, 1.0)
     assert frame.shape == (360, 640, 3) and frame.dtype == np.uint8
     # Black-and-white film: the BT.601/709 conversion must keep R, G and B nearly equal.
@@ -115,3 +111,22 @@ def test_read_picture_from_raw_video_and_a_broken_image(tmp_path) -> None:
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(CorruptInputError, match="cannot read the image"):
         read_picture(tmp_path / "broken.png")
+
+
+def test_untagged_960x640_frame_is_read_with_the_pipelines_guess(clip_factory) -> None:
+    """Regression: compare guessed BT.709 from height >= 720, the pipeline (media/formats) from
+    width >= 1280 or height > 576, so an untagged 960x640 frame was BT.709 in the output and
+    BT.601 in its before/after picture. Both now take media/formats' guess."""
+    import av
+
+    from vidsr.media.probe import probe
+
+    clip = clip_factory("untagged.mp4", width=960, height=640, frames=1, audio=False, colorspace=2)
+    assert probe(str(clip)).video.color.guessed
+    assert probe(str(clip)).video.color.matrix == "bt709"
+    with av.open(str(clip)) as container:
+        frame = next(container.decode(video=0))
+        as_709 = frame.reformat(format="rgb24", src_colorspace=1, src_color_range=1).to_ndarray()
+        as_601 = frame.reformat(format="rgb24", src_colorspace=5, src_color_range=1).to_ndarray()
+    assert not np.array_equal(as_709, as_601)
+    assert np.array_equal(read_picture(clip), as_709)

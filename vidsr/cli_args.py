@@ -1,0 +1,40 @@
+"""Argument groups every command that runs a model shares (``upscale``, ``eval``, ``compare``,
+``bench`` and ``scripts/bench.py``): declared once, so a flag means the same everywhere."""
+
+from __future__ import annotations
+
+import argparse
+
+from vidsr.config import DEFAULT_MODEL
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def add_model_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    *,
+    precision: str = "auto",
+) -> None:
+    """``-m/--model``, ``--device``, ``--precision`` and ``--tile``; ``precision`` is the
+    command's default (evaluation measures in fp32)."""
+    parser.add_argument(
+        "-m",
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"model name (see `vidsr models`) or .pth path ({DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--device", default="auto", choices=DEVICES, help="where the model runs (auto: CUDA if any)"
+    )
+    parser.add_argument(
+        "--precision",
+        default=precision,
+        choices=PRECISIONS,
+        help=f"compute precision ({precision}: fp16 on CUDA, bf16 on CPUs that have it)"
+        if precision == "auto"
+        else f"compute precision ({precision})",
+    )
+    parser.add_argument(
+        "--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)"
+    )
