@@ -58,9 +58,9 @@ def web_clip(clip_factory):
 
 @pytest.fixture(scope="session")
 def long_clip(clip_factory):
-    """150 frames of 160x120 with audio, a keyframe every 10 frames: jobs that last seconds."""
+    """100 frames of 128x96 with audio, a keyframe every 10 frames: 10 segments of 0.4 s."""
     return clip_factory(
-        "web_long.mp4", frames=150, width=160, height=120, extra={"g": "10", "keyint_min": "10"}
+        "web_long.mp4", frames=100, width=128, height=96, extra={"g": "10", "keyint_min": "10"}
     )
 
 
