@@ -206,7 +206,7 @@ function setupSlider() {
   const box = $("#compare");
   let down = false;
   const at = (e) => { const r = box.getBoundingClientRect(); setSplit((e.clientX - r.left) / r.width); };
-  box.addEventListener("pointerdown", (e) => { down = true; box.setPointerCapture(e.pointerId); at(e); });
+  box.addEventListener("pointerdown", (e) => { e.preventDefault(); down = true; box.setPointerCapture(e.pointerId); at(e); });
   box.addEventListener("pointermove", (e) => { if (down) at(e); });
   box.addEventListener("pointerup", () => { down = false; });
   box.tabIndex = 0;
