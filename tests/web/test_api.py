@@ -86,6 +86,13 @@ def test_preview_slider_pictures_and_eta(client, web_clip):
     )
     with av.open(client.app.state.store.job(job["id"]).output) as c:
         assert c.streams.video[0].frames == 15
+    # the clips of the side-by-side playback: the input's window at its size, and the output
+    for which, size in (("before", (64, 48)), ("after", (128, 96))):
+        r = client.get(f"/api/jobs/{job['id']}/clip/{which}")
+        assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+        with av.open(io.BytesIO(r.content)) as c:
+            frames = list(c.decode(video=0))
+        assert len(frames) == 15 and (frames[0].width, frames[0].height) == size
 
 
 def test_bad_settings_are_one_line_422(client, web_clip):

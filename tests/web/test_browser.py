@@ -101,9 +101,40 @@ def test_drop_preview_slide_queue_download(browser, server_factory, tmp_path):
     assert compare.screenshot() != image_half
     page.screenshot(path=str(shots / "preview.png"), full_page=True)
 
-    # the whole video as a job (bicubic x2: the network was shown by the preview)
+    # side-by-side playback: both clips play, in step
+    page.wait_for_function(
+        "['#clip-before', '#clip-after'].every(s => document.querySelector(s).readyState >= 2)",
+        timeout=30_000,
+    )
+    page.click("#play-both")
+    page.wait_for_function("document.querySelector('#clip-after').currentTime > 0.3")
+    gap = page.evaluate(
+        "Math.abs(document.querySelector('#clip-before').currentTime -"
+        " document.querySelector('#clip-after').currentTime)"
+    )
+    assert gap < 0.25
+    page.click("#play-both")
+
+    # A/B: the same window with bicubic (A) and lanczos (B), slid against each other
     page.select_option("#model", "bicubic")
     page.select_option("#scale", "2")
+    page.check("#ab")
+    page.select_option("#ab-model", "lanczos")
+    first_after = page.get_attribute("#after", "src")
+    page.click("#preview-btn")
+    page.wait_for_function(
+        "document.querySelector('#label-left').textContent === 'B: lanczos'", timeout=120_000
+    )
+    assert page.inner_text("#label-right") == "A: bicubic"
+    assert page.get_attribute("#after", "src") != first_after
+    before_src = page.get_attribute("#before", "src")
+    assert before_src.endswith("/frame/after.png") and before_src != page.get_attribute(
+        "#after", "src"
+    )
+    page.wait_for_function("document.querySelector('#before').naturalWidth === 640")
+    page.screenshot(path=str(shots / "ab.png"), full_page=True)
+
+    # the whole video as a job (bicubic x2: the network was shown by the preview)
     page.click("#start-job")
     page.wait_for_selector("#queue li[data-state='done']", timeout=180_000)
     assert page.inner_text("#queue li .pct").strip() == "100%"

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 import vidsr
 from vidsr.errors import VidsrError
 from vidsr.web import frames
+from vidsr.web.catalog import load_catalog
 from vidsr.web.config import JobKind, JobRequest, JobState, ServeConfig
 from vidsr.web.security import (
     Guard,
@@ -35,11 +36,11 @@ from vidsr.web.security import (
     resolve_allowed,
     safe_suffix,
 )
-from vidsr.web.settings import PRESETS, catalog, parse_settings, settings_json
+from vidsr.web.settings import PRESETS, parse_settings, settings_json
 from vidsr.web.store import JobRecord, Store, VideoRecord, new_id
 from vidsr.web.supervisor import Supervisor
 from vidsr.web.uploads import UploadRefused, store_stream
-from vidsr.web.worker import one_line, remove_job_files
+from vidsr.web.worker import before_clip_path, one_line, remove_job_files
 
 log = logging.getLogger("vidsr.web")
 STATIC = resources.files("vidsr.web") / "static"
@@ -76,6 +77,7 @@ def _error(status: int, message: str) -> HTTPException:
 def create_app(config: ServeConfig) -> FastAPI:
     """The application for ``config`` (its lifespan starts and stops the workers)."""
     config.prepare()
+    load_catalog()  # once per process, before the first request needs it
     store = Store(config.db_path)
     supervisor = Supervisor(config, store)
 
@@ -144,7 +146,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             "max_upload": config.max_upload,
             "allow_dirs": bool(config.allow_dirs),
             "workers": config.workers,
-            "models": catalog(),
+            "models": list(await run_in_threadpool(load_catalog)),
             "presets": PRESETS,
         }
 
@@ -325,6 +327,18 @@ def create_app(config: ServeConfig) -> FastAPI:
         return FileResponse(
             path, headers={"content-disposition": content_disposition(record.download_name)}
         )
+
+    @app.get("/api/jobs/{job_id}/clip/{which}")
+    async def clip(job_id: str, which: str) -> FileResponse:
+        """A preview's clips for playback in the page: ``after`` (the output) or ``before``
+        (the same window of the input at its own size, re-encoded in H.264)."""
+        record, path = finished_output(job_id)
+        if record.kind != JobKind.PREVIEW or which not in ("before", "after"):
+            raise _error(404, "previews have a before and an after clip")
+        target = Path(before_clip_path(str(path))) if which == "before" else path
+        if not target.is_file():
+            raise _error(404, "no such clip")
+        return FileResponse(target, media_type=f"video/{target.suffix.lstrip('.')}")
 
     @app.get("/api/jobs/{job_id}/frame/{which}")
     async def frame(job_id: str, which: str, t: float | None = None) -> Response:

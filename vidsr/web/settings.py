@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from vidsr.config import DEFAULT_MODEL, UpscaleOptions
-from vidsr.errors import InvalidOptionError
-from vidsr.models.catalog import expected_scale, get_spec, list_models
+from vidsr.errors import InvalidOptionError, UnsupportedModelError
+from vidsr.web.catalog import load_catalog
 
 CONTAINERS = ("mp4", "mkv", "webm")
 TEMPORAL = ("auto", "off", "low", "medium", "high")
@@ -68,7 +68,10 @@ def parse_settings(raw: dict[str, Any]) -> JobSettings:
             raise InvalidOptionError(f"unknown preset {preset_name!r}; known: {', '.join(PRESETS)}")
         raw = {**{k: v for k, v in PRESETS[preset_name].items() if k != "help"}, **raw}
     model = str(raw.get("model") or DEFAULT_MODEL)
-    get_spec(model)  # catalog names only (UnsupportedModelError lists them)
+    models = {row["name"]: row for row in load_catalog()}
+    if model not in models:  # catalog names only, never a path
+        known = ", ".join(models)
+        raise UnsupportedModelError(f"unknown model '{model}'; known: {known}")
     scale = raw.get("scale")
     scale = None if scale in (None, "", "native") else _number(scale, "scale")
     temporal = str(raw.get("temporal", "auto"))
@@ -90,7 +93,7 @@ def parse_settings(raw: dict[str, Any]) -> JobSettings:
         preset=str(raw.get("preset", "medium")),
         device=str(raw.get("device", "auto")) if raw.get("device") in ("cpu", "cuda") else "auto",
     )
-    return JobSettings(options, container, segment, expected_scale(model, scale))
+    return JobSettings(options, container, segment, scale or float(models[model]["scale"]))
 
 
 def settings_json(settings: JobSettings) -> dict[str, Any]:
@@ -101,21 +104,3 @@ def settings_json(settings: JobSettings) -> dict[str, Any]:
         "codec": o.codec, "crf": o.crf, "preset": o.preset, "device": o.device,
         "container": settings.container, "segment_seconds": settings.segment_seconds,
     }  # fmt: skip
-
-
-def catalog() -> list[dict[str, Any]]:
-    """The models the page offers, with description, scale and Set5 score."""
-    rows = []
-    for spec in list_models():
-        set5 = spec.scores.get("Set5", {})
-        rows.append(
-            {
-                "name": spec.name,
-                "description": spec.description,
-                "scale": spec.scale,
-                "classical": spec.classical,
-                "set5_psnr": set5.get("psnr"),
-                "default": spec.name == DEFAULT_MODEL,
-            }
-        )
-    return rows

@@ -183,6 +183,7 @@ class Worker:
         pipeline = self._new_pipeline(options, self._progress(job.id))
         stats = pipeline.run(video.path, job.output)
         up = pipeline.upscaler
+        self._before_clip(video.path, job.output, start, duration)
         frames_total = video.probe["video"].get("frames") or round(
             video.probe["duration_s"] * (video.probe["video"].get("fps") or 0)
         )
@@ -197,6 +198,18 @@ class Worker:
             "model": up.name, "scale": up.scale, "device": up.device.type,
             "notes": list(stats.notes),
         }  # fmt: skip
+
+    def _before_clip(self, input_path: str, output: str, start: float, duration: float) -> None:
+        """The same window of the input at its own size in H.264, for side-by-side playback."""
+        from vidsr.config import UpscaleOptions
+        from vidsr.pipeline import Pipeline
+
+        options = UpscaleOptions(
+            model="bicubic", scale=1, temporal="off", deblock="off", preset="veryfast",
+            start=start, duration=duration,
+        )  # fmt: skip
+        self._pipeline = Pipeline(options)  # the watcher can cancel it; the model cache stays
+        self._pipeline.run(input_path, before_clip_path(output))
 
     def _full(self, job: JobRecord, video: VideoRecord) -> dict[str, Any]:
         from vidsr.jobs import Job, JobOptions
@@ -254,11 +267,18 @@ def _done(job) -> int:
     return sum(1 for r in job.manifest.segments if r.status == "done")
 
 
+def before_clip_path(output: str) -> str:
+    """Where a preview keeps the input's window for side-by-side playback (always MP4)."""
+    out = Path(output)
+    return str(out.with_name(f"{out.stem}-before.mp4"))
+
+
 def remove_job_files(output: str) -> None:
-    """Delete a job's output and its segment folder (a cancelled or deleted job)."""
+    """Delete a job's output, a preview's before clip and a job's segment folder."""
     from vidsr.jobs import job_folder
 
     Path(output).unlink(missing_ok=True)
+    Path(before_clip_path(output)).unlink(missing_ok=True)
     shutil.rmtree(job_folder(output), ignore_errors=True)
 
 

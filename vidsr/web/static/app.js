@@ -124,6 +124,8 @@ function setMoment(t) {
 function fillModels() {
   $("#model").replaceChildren(...state.info.models.map((m) => el("option", { value: m.name }, `${m.name} (x${m.scale})`)));
   $("#model").value = state.info.models.find((m) => m.default).name;
+  $("#ab-model").replaceChildren(...state.info.models.map((m) => el("option", { value: m.name }, m.name)));
+  $("#ab-model").value = "bicubic";
 }
 function settings() {
   const form = new FormData($("#settings"));
@@ -164,37 +166,63 @@ function watch(jobId, onUpdate) {
   });
   source.addEventListener("deleted", () => { source.close(); delete state.streams[jobId]; refreshQueue(); });
 }
+function waitJob(jobId, onUpdate) {
+  return new Promise((resolve) => watch(jobId, (j) => {
+    if (onUpdate) onUpdate(j);
+    if (["done", "failed", "cancelled"].includes(j.state)) resolve(j);
+  }));
+}
 async function renderPreview() {
   const status = $("#preview-status");
   status.className = ""; status.textContent = "queued…";
   $("#preview-btn").disabled = true;
+  const body = (s) => ({ video_id: state.current.id, start: Number($("#moment").value),
+    duration: Number($("#preview-seconds").value), settings: s });
   try {
-    const job = await api("POST", "/api/previews", {
-      video_id: state.current.id, start: Number($("#moment").value),
-      duration: Number($("#preview-seconds").value), settings: settings(),
-    });
-    watch(job.id, (j) => {
-      if (j.state === "running") status.textContent = `rendering… ${j.frames_done}/${j.frames_total || "?"} frames`;
-      if (j.state === "failed") { status.textContent = j.error; status.className = "error"; $("#preview-btn").disabled = false; }
-      if (j.state === "done") { $("#preview-btn").disabled = false; showPreview(j); }
-    });
+    const a = await api("POST", "/api/previews", body(settings()));
+    const ab = $("#ab").checked ? await api("POST", "/api/previews", body({ ...settings(), model: $("#ab-model").value })) : null;
+    const progress = (j) => { if (j.state === "running") status.textContent = `rendering… ${j.frames_done}/${j.frames_total || "?"} frames`; };
+    const [ja, jb] = await Promise.all([waitJob(a.id, progress), ab ? waitJob(ab.id, progress) : null]);
+    $("#preview-btn").disabled = false;
+    const failed = [ja, jb].find((j) => j && j.state !== "done");
+    if (failed) { status.textContent = failed.error || failed.state; status.className = "error"; return; }
+    showPreview(ja, jb);
   } catch (err) { status.textContent = err.message; status.className = "error"; $("#preview-btn").disabled = false; }
 }
-function showPreview(job) {
+function showPreview(job, other) {
   state.preview = job;
   const r = job.report;
-  $("#preview-status").textContent = `${r.frames} frames in ${r.seconds.toFixed(1)} s (${r.fps.toFixed(2)} fps, ${r.model} on ${r.device})`;
+  $("#preview-status").textContent = `${r.frames} frames in ${r.seconds.toFixed(1)} s (${r.fps.toFixed(2)} fps, ${r.model} on ${r.device})` +
+    (other ? `; B: ${other.report.model}, ${other.report.fps.toFixed(2)} fps` : "");
   $("#eta").textContent = r.full_video_eta_seconds != null
-    ? `The whole video (${r.full_video_frames} frames) will take about ${fmtTime(r.full_video_eta_seconds)} at this speed.` : "";
+    ? `With these settings the whole video (${r.full_video_frames} frames) will take about ${fmtTime(r.full_video_eta_seconds)} at this speed.` : "";
   const after = $("#after"), before = $("#before");
   after.onload = () => { if (window.vidsrDropTime && !window.vidsrFirstPreview) window.vidsrFirstPreview = performance.now() - window.vidsrDropTime; };
   after.src = `/api/jobs/${job.id}/frame/after.png`;
-  before.src = `/api/jobs/${job.id}/frame/before.png`;
+  before.src = other ? `/api/jobs/${other.id}/frame/after.png` : `/api/jobs/${job.id}/frame/before.png`;
+  before.style.imageRendering = other ? "auto" : "pixelated";
+  $("#label-left").textContent = other ? `B: ${other.report.model}` : "before (scaled, no smoothing)";
+  $("#label-right").textContent = other ? `A: ${r.model}` : "after";
   $("#compare").hidden = false;
   setSplit(0.5);
+  const left = other ? `/api/jobs/${other.id}/clip/after` : `/api/jobs/${job.id}/clip/before`;
+  $("#clip-before").src = left;
+  $("#clip-after").src = `/api/jobs/${job.id}/clip/after`;
+  $("#caption-before").textContent = other ? `B: ${other.report.model}` : "before (the input, scaled without smoothing)";
+  $("#caption-after").textContent = other ? `A: ${r.model}` : `after (${r.model})`;
+  $("#playback").hidden = false;
   $("#preview-links").replaceChildren(
     el("a", { href: `/api/jobs/${job.id}/frame/compare.png` }, "before/after PNG"),
     el("a", { href: `/api/jobs/${job.id}/output` }, "preview clip"));
+}
+function setupPlayback() {
+  const a = $("#clip-before"), b = $("#clip-after");
+  $("#play-both").addEventListener("click", () => {
+    if (b.paused) { a.currentTime = b.currentTime; a.play(); b.play(); $("#play-both").textContent = "pause both"; }
+    else { a.pause(); b.pause(); a.currentTime = b.currentTime; $("#play-both").textContent = "play both"; }
+  });
+  b.addEventListener("timeupdate", () => { if (Math.abs(a.currentTime - b.currentTime) > 0.08) a.currentTime = b.currentTime; });
+  b.addEventListener("seeked", () => { a.currentTime = b.currentTime; });
 }
 function setSplit(f) {
   f = Math.min(1, Math.max(0, f));
@@ -264,7 +292,7 @@ async function main() {
   state.info = await api("GET", "/api/info");
   $("#version").textContent = "v" + state.info.version;
   fillModels();
-  setupDrop(); setupSlider();
+  setupDrop(); setupSlider(); setupPlayback();
   document.querySelectorAll("#presets button").forEach((b) => b.addEventListener("click", () => applyPreset(b.dataset.preset)));
   $("#model").addEventListener("change", updateExpected); $("#scale").addEventListener("change", updateExpected);
   $("#moment").addEventListener("input", (e) => setMoment(e.target.value));
