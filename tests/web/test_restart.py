@@ -72,3 +72,25 @@ def test_kill_9_and_restart_continue_the_job(server_factory, long_clip, tmp_path
     ]) == 0  # fmt: skip
     assert_same_frames(out, whole)
     assert audio_packets(out) == audio_packets(Path(long_clip))
+
+
+def test_a_cancelled_upload_leaves_nothing(server_factory, tmp_path):
+    """The client goes away mid-body (the page's cancel button aborts the request)."""
+    import socket
+
+    data = tmp_path / "data"
+    server = server_factory(data)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(
+            b"POST /api/uploads?name=big.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Length: 50000000\r\n\r\n" + b"\0" * 2_000_000
+        )
+        deadline = time.monotonic() + 10
+        while not list((data / "uploads").glob(".*.part")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list((data / "uploads").glob(".*.part")), "the upload never started streaming"
+    deadline = time.monotonic() + 10
+    while list((data / "uploads").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list((data / "uploads").iterdir()) == []
+    assert httpx.get(f"{server.url}/api/videos").json() == []

@@ -265,7 +265,9 @@ function updateRow(job, li) {
   if (!["running", "queued"].includes(job.state)) buttons.push(act("delete", "delete"));
   const links = job.state === "done" ? [
     el("a", { href: `/api/jobs/${job.id}/output`, class: "download" }, `download ${job.download_name}`),
-    el("a", { href: `/api/jobs/${job.id}/frame/compare.png` }, "before/after PNG"),
+    el("a", { href: `/api/jobs/${job.id}/frame/compare.png`, class: "compare-png",
+      onclick: (e) => { e.currentTarget.href = `/api/jobs/${job.id}/frame/compare.png?t=${Number($("#moment").value).toFixed(3)}`; } },
+      "before/after PNG (at the chosen moment)"),
     el("a", { href: `/api/jobs/${job.id}/report` }, "report")] : [];
   const eta = job.eta_seconds != null ? `, ETA ${fmtTime(job.eta_seconds)}` : "";
   li.dataset.state = job.state;
