@@ -201,3 +201,15 @@ def test_a_worker_crash_fails_its_job_and_the_server_goes_on(client, long_clip, 
     assert wait_job(client, preview["id"])["state"] == "done"  # a new worker took over
     client.post(f"/api/jobs/{job['id']}/resume")
     assert wait_job(client, job["id"])["state"] == "done"
+
+
+def test_two_workers_run_two_jobs_at_once(tmp_path, web_clip):
+    with web_client(tmp_path / "d", workers=2) as c:
+        video = upload(c, web_clip).json()
+        body = {"video_id": video["id"], "duration": 1.0, "settings": FAST}
+        ids = [c.post("/api/previews", json=body).json()["id"] for _ in range(2)]
+        jobs = [wait_job(c, i) for i in ids]
+        assert [j["state"] for j in jobs] == ["done", "done"]
+        records = [c.app.state.store.job(i) for i in ids]
+        assert {r.worker for r in records} == {0, 1}
+        assert records[1].started < records[0].finished  # they overlapped
