@@ -181,3 +181,16 @@ def test_a_flood_of_tiny_uploads(tmp_path, web_clip):
         assert client.get("/api/info").status_code == 200
         assert upload(client, web_clip).status_code == 201
         assert len(list((tmp_path / "d" / "uploads").iterdir())) == 1
+
+
+def test_a_port_in_use_is_one_line_before_the_address_is_printed():
+    import socket
+
+    from vidsr.web.server import check_port
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(VidsrError, match=f"127.0.0.1:{port}.*--port"):
+            check_port("127.0.0.1", port)

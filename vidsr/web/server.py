@@ -7,7 +7,7 @@ import webbrowser
 from pathlib import Path
 
 from vidsr.config import parse_size
-from vidsr.errors import InvalidOptionError
+from vidsr.errors import InvalidOptionError, VidsrError
 from vidsr.web.config import ServeConfig, new_token
 
 
@@ -44,6 +44,20 @@ def build_config(
     return config
 
 
+def check_port(host: str, port: int) -> None:
+    """A one-line error now, rather than uvicorn's after the address was printed."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            why = err.strerror or err
+            raise VidsrError(f"cannot listen on {host}:{port} ({why}): pass --port") from None
+
+
 def address(config: ServeConfig) -> str:
     """What to open in a browser (with the token for a non-local server)."""
     host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
@@ -58,6 +72,7 @@ def serve(config: ServeConfig, open_browser: bool = False) -> None:
 
     from vidsr.web.app import create_app
 
+    check_port(config.host, config.port)
     app = create_app(config)
     url = address(config)
     print(f"vidsr serve: {url}  (data in {config.data_dir}; Ctrl-C stops)", flush=True)
@@ -84,7 +99,6 @@ def add_parser(sub) -> None:
 
 def run_command(args) -> int:
     """``vidsr serve`` from parsed arguments; a one-line error without the web extra."""
-    from vidsr.errors import VidsrError
 
     try:
         import fastapi  # noqa: F401
