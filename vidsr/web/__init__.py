@@ -8,6 +8,7 @@ Layout, one job per module::
     uploads.py   streamed uploads with size and free-space limits checked before writing
     frames.py    probe summary, thumbnails, before/after pictures (PyAV and Pillow, no torch)
     settings.py  the web form's settings -> UpscaleOptions, presets
+    catalog.py   the model catalog, read in a child process (the server never imports torch)
     worker.py    the worker process: takes queued jobs, runs previews and resumable jobs
     supervisor.py starts workers, notices a dead one and fails its job with one line
     app.py       the FastAPI application (routes), built from a ServeConfig
