@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(sub)
     _add_eval(sub)
     _add_compare(sub)
+    from vidsr.web.server import add_parser as add_serve
+
+    add_serve(sub)
     return parser
 
 
@@ -505,8 +508,15 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_serve(args) -> int:
+    from vidsr.web.server import run_command
+
+    return run_command(args)
+
+
 COMMANDS = {
     "upscale": _cmd_upscale,
+    "serve": _cmd_serve,
     "models": _cmd_models,
     "probe": _cmd_probe,
     "bench": _cmd_bench,
