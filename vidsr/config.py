@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from vidsr.errors import InvalidOptionError
-from vidsr.media.containers import video_encoder
 from vidsr.media.encoders import AUTO
 from vidsr.validate import check_number
 
@@ -113,4 +112,6 @@ class UpscaleOptions:
             if not isinstance(getattr(self, name), str):
                 raise InvalidOptionError(f"{name} must be a string, got {getattr(self, name)!r}")
         if self.codec != AUTO:
+            from vidsr.media.containers import video_encoder  # PyAV: only when a codec is named
+
             video_encoder(self.codec)

@@ -99,7 +99,7 @@ def test_image_folder_to_png_folder(tmp_path):
     out = tmp_path / "big"
     Pipeline(UpscaleOptions(**FAST)).run(str(tmp_path / "frames"), str(out) + "/")
     names = sorted(p.name for p in out.iterdir())
-    assert names == [f"frame_{i:06d}.png" for i in range(1, 5)]
+    assert names == [f"frame_{i:06d}.png" for i in range(4)]  # img000..img003: numbers kept
     assert Image.open(out / names[0]).size == (80, 60)
     assert not [p for p in tmp_path.iterdir() if "vidsr-tmp" in p.name]
 
@@ -191,8 +191,8 @@ def test_printf_patterns_in_and_out_and_a_percent_in_a_video_name(clip_factory, 
     pattern_out.parent.mkdir()
     Pipeline(UpscaleOptions(**FAST)).run(str(tmp_path / "frames" / "img%03d.png"), str(pattern_out))
     assert sorted(p.name for p in pattern_out.parent.iterdir()) == [
-        f"out_{i:04d}.png" for i in range(1, 4)
-    ]
+        f"out_{i:04d}.png" for i in range(3)
+    ]  # img000..img002 in: the numbers are kept
     src = tmp_path / "clip 100%.mp4"
     src.write_bytes(clip_factory("short.mp4", frames=6).read_bytes())
     stats = Pipeline(UpscaleOptions(**FAST)).run(str(src), str(tmp_path / "out 50%.mkv"))
