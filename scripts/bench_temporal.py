@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from vidsr.media.roundtrip import h264_roundtrip
 from vidsr.quality import metrics
 from vidsr.quality.video import score_clip, to_float, to_uint8
-from vidsr.temporal import TemporalStabilizer, deblock_decision, parse_deblock
+from vidsr.strengths import parse_deblock
+from vidsr.temporal import TemporalStabilizer, deblock_decision
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SCALE = 4

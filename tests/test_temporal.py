@@ -9,12 +9,11 @@ import torch.nn.functional as F
 
 from vidsr.errors import InvalidOptionError
 from vidsr.quality import metrics
+from vidsr.strengths import parse_deblock, parse_strength
 from vidsr.temporal import (
     TemporalStabilizer,
     Tuning,
     deblock_decision,
-    parse_deblock,
-    parse_strength,
 )
 
 SCALE = 4

@@ -111,6 +111,10 @@ class UpscaleOptions:
         for name in ("model", "device", "precision", "compile", "codec", "preset", "temporal"):
             if not isinstance(getattr(self, name), str):
                 raise InvalidOptionError(f"{name} must be a string, got {getattr(self, name)!r}")
+        from vidsr.strengths import parse_deblock, resolve_level
+
+        resolve_level(self.temporal, classical=False)  # a bad --temporal fails here, before work
+        parse_deblock(self.deblock)
         if self.codec != AUTO:
             from vidsr.media.containers import video_encoder  # PyAV: only when a codec is named
 

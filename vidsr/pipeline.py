@@ -527,7 +527,8 @@ class Pipeline:
 
 def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> VideoDecoder:
     """The decoder a run uses: rate override, deinterlacing and deblocking from the options."""
-    from vidsr.temporal import deblock_decision, parse_deblock
+    from vidsr.strengths import parse_deblock
+    from vidsr.temporal import deblock_decision
 
     strength = parse_deblock(options.deblock)
     return VideoDecoder(
@@ -553,15 +554,16 @@ def load_model_for(options: UpscaleOptions) -> Upscaler:
 
 def temporal_wanted(options: UpscaleOptions, classical: bool) -> bool:
     """Whether ``options.temporal`` turns the stabiliser on for a model that is (or is not) a
-    classical resampler (``auto``: see :func:`vidsr.temporal.resolve_level`)."""
-    from vidsr.temporal import parse_strength, resolve_level
+    classical resampler (``auto``: see :func:`vidsr.strengths.resolve_level`)."""
+    from vidsr.strengths import parse_strength, resolve_level
 
     return parse_strength(resolve_level(options.temporal, classical)) != 0
 
 
 def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
     """The temporal stabiliser the options ask for, or None when it is off."""
-    from vidsr.temporal import TemporalStabilizer, resolve_level
+    from vidsr.strengths import resolve_level
+    from vidsr.temporal import TemporalStabilizer
 
     if not temporal_wanted(options, upscaler.classical):
         return None

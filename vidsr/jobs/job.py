@@ -337,14 +337,19 @@ class Job:
         self.frames_done = 0
         self.frames_total = 0
         self._stack = contextlib.ExitStack()
+        self._made_folder = False
 
     def __enter__(self) -> Job:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
-        if exc is not None and self.manifest is not None and not _worth_keeping(exc, self.manifest):
+        if exc is None:
+            return
+        if self.manifest is not None and not _worth_keeping(exc, self.manifest):
             shutil.rmtree(self.folder, ignore_errors=True)
+        elif self.manifest is None and self._made_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)  # failed before planning: nothing kept
 
     def close(self) -> None:
         """Release the job folder's lock."""
@@ -357,6 +362,7 @@ class Job:
         encoder = choose_encoder(self.options.codec, self.output_path, info.video.bit_depth)
         check_holds(self.output_path, encoder)  # before the folder: a re-run would fail too
         folder = self.folder
+        self._made_folder = not folder.exists()
         folder.mkdir(exist_ok=True)
         self._stack.enter_context(_locked(folder))
         _clean_folder(folder, keep_manifest=not self.job.restart)

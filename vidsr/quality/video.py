@@ -117,7 +117,8 @@ def _run_model(
     upscale: Upscale, lr: torch.Tensor, scale: int, temporal: str, lookahead: int, batch: int
 ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
     """Per-frame output, stabilised output (None when off), model and temporal seconds."""
-    from vidsr.temporal import TemporalStabilizer, parse_strength
+    from vidsr.strengths import parse_strength
+    from vidsr.temporal import TemporalStabilizer
 
     stabiliser = TemporalStabilizer(temporal, lookahead) if parse_strength(temporal) > 0 else None
     per_frame: list[np.ndarray] = []
@@ -181,7 +182,7 @@ def evaluate_video(
         raise InvalidOptionError(f"batch must be at least 1, got {batch}")
     check_lookahead(lookahead)
     scale = int(scale)
-    from vidsr.temporal import resolve_level
+    from vidsr.strengths import resolve_level
 
     level = resolve_level(temporal, bool(getattr(upscale, "classical", False)))
     hr = read_frames(video, frames, 8 * scale)
