@@ -21,7 +21,7 @@ from vidsr.process import configure_process
 if __name__ == "__main__":
     configure_process()
 
-from vidsr import bench
+from vidsr.cli import bench
 from vidsr.errors import VidsrError
 
 

@@ -27,7 +27,6 @@ cores that spinning takes their CPU. ``OMP_WAIT_POLICY=PASSIVE`` (set before tor
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import os
@@ -40,7 +39,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vidsr.cli_args import add_model_arguments
 from vidsr.config import UpscaleOptions
 from vidsr.errors import InvalidOptionError, VidsrError
 from vidsr.process import status_kb
@@ -711,50 +709,3 @@ def format_table(result: dict[str, Any]) -> str:
             f"   (baseline efficiency {base['efficiency']:.2f})"
         )
     return "\n".join(lines)
-
-
-# --- command-line arguments (shared by ``vidsr bench`` and scripts/bench.py) ------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the benchmark's arguments to ``parser`` (``vidsr bench`` and ``scripts/bench.py``)."""
-    d = UpscaleOptions()
-    parser.add_argument("clip", help="input video")
-    add_model_arguments(parser)
-    parser.add_argument("--frames", type=int, default=16, help="frames to run (16)")
-    parser.add_argument("--start", type=float, default=0.0, help="start time in seconds (0)")
-    parser.add_argument("--batch", type=int, default=d.batch_size, help="frames per model call")
-    parser.add_argument("--codec", default=d.codec, help=f"video encoder ({d.codec})")
-    parser.add_argument("--preset", default=d.preset, help=f"encoder preset ({d.preset})")
-    parser.add_argument("--crf", type=int, default=d.crf, help=f"encoder quality ({d.crf})")
-    parser.add_argument(
-        "--temporal", default="auto", help="temporal stage: auto (as vidsr upscale), off, ..."
-    )
-    parser.add_argument(
-        "--lookahead", type=int, default=d.lookahead, help=f"its look-ahead ({d.lookahead})"
-    )
-    parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep the fastest")
-    parser.add_argument(
-        "--baseline", action="store_true", help="also time the plain ffmpeg-pipe loop (fp32)"
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """:func:`run_bench` with the options :func:`add_arguments` parsed."""
-    options = UpscaleOptions(
-        model=args.model,
-        precision=args.precision,
-        device=args.device,
-        batch_size=args.batch,
-        tile=args.tile,
-        codec=args.codec,
-        preset=args.preset,
-        crf=args.crf,
-        start=args.start,
-        temporal=args.temporal,
-        lookahead=args.lookahead,
-    )
-    return run_bench(
-        args.clip, options, frames=args.frames, baseline=args.baseline, repeat=args.repeat
-    )

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from vidsr.errors import InvalidOptionError
 from vidsr.media.encoders import AUTO
-from vidsr.validate import check_number
+from vidsr.validate import check_choice, check_number
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -119,3 +119,52 @@ class UpscaleOptions:
             from vidsr.media.containers import video_encoder  # PyAV: only when a codec is named
 
             video_encoder(self.codec)
+
+
+JOB_BACKENDS = ("local", "ray")
+DEFAULT_PREROLL = 1.0
+DEFAULT_POSTROLL = 0.5
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How a job is cut and run (what it produces is decided by :class:`UpscaleOptions`).
+
+    ``preroll``/``postroll`` None mean 1 s / 0.5 s with the temporal stage on, 0 without.
+    ``workers`` > 1 runs segments in that many processes (``backend="local"``); ``backend="ray"``
+    runs them as Ray tasks on the cluster at ``address`` (None: a local Ray runtime).
+    """
+
+    segment_seconds: float = 60.0
+    preroll: float | None = None
+    postroll: float | None = None
+    workers: int = 1
+    backend: str = "local"
+    address: str | None = None
+    restart: bool = False
+    check_space: bool = True
+    max_retries: int = 3
+
+    def __post_init__(self) -> None:
+        check_number("--segment-seconds", self.segment_seconds, low=0, low_open=True)
+        for name in ("preroll", "postroll"):
+            value = getattr(self, name)
+            if value is not None:
+                check_number(name, value, low=0)
+        check_number("--workers", self.workers, integer=True, low=1)
+        check_number("max_retries", self.max_retries, integer=True, low=0)
+        check_choice("--backend", self.backend, JOB_BACKENDS)
+
+    def context_for(self, options: UpscaleOptions) -> tuple[float, float]:
+        """(pre-roll, post-roll) in seconds for these upscale options: the temporal stage
+        needs frames before and after a segment, when it runs for this model."""
+        from vidsr.models.catalog import is_classical
+        from vidsr.strengths import temporal_wanted
+
+        temporal = temporal_wanted(options.temporal, is_classical(options.model))
+        pre = DEFAULT_PREROLL if temporal else 0.0
+        post = DEFAULT_POSTROLL if temporal else 0.0
+        return (
+            pre if self.preroll is None else self.preroll,
+            post if self.postroll is None else self.postroll,
+        )

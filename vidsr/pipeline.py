@@ -552,20 +552,12 @@ def load_model_for(options: UpscaleOptions) -> Upscaler:
     )
 
 
-def temporal_wanted(options: UpscaleOptions, classical: bool) -> bool:
-    """Whether ``options.temporal`` turns the stabiliser on for a model that is (or is not) a
-    classical resampler (``auto``: see :func:`vidsr.strengths.resolve_level`)."""
-    from vidsr.strengths import parse_strength, resolve_level
-
-    return parse_strength(resolve_level(options.temporal, classical)) != 0
-
-
 def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
     """The temporal stabiliser the options ask for, or None when it is off."""
-    from vidsr.strengths import resolve_level
+    from vidsr.strengths import resolve_level, temporal_wanted
     from vidsr.temporal import TemporalStabilizer
 
-    if not temporal_wanted(options, upscaler.classical):
+    if not temporal_wanted(options.temporal, upscaler.classical):
         return None
     level = resolve_level(options.temporal, upscaler.classical)
     return TemporalStabilizer(level, lookahead=options.lookahead, device=upscaler.device)

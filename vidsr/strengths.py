@@ -54,3 +54,9 @@ def parse_deblock(value: str | float) -> float | None:
     if not 0.0 <= number <= 20.0:
         raise InvalidOptionError(f"deblock strength must be in [0, 20], got {value!r}")
     return number
+
+
+def temporal_wanted(temporal: str | float, classical: bool) -> bool:
+    """Whether a ``--temporal`` value turns the stabiliser on for a model that is (or is not) a
+    classical resampler (``auto``: see :func:`resolve_level`)."""
+    return parse_strength(resolve_level(temporal, classical)) != 0

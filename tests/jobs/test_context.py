@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from tests.jobs.conftest import FAST, assert_same_frames, decoded_frames
-from vidsr.config import UpscaleOptions
+from vidsr.config import DEFAULT_POSTROLL, DEFAULT_PREROLL, UpscaleOptions
 from vidsr.jobs import JobOptions, run_job
-from vidsr.jobs.job import DEFAULT_POSTROLL, DEFAULT_PREROLL
 from vidsr.jobs.worker import make_pipeline
 
 LOSSLESS = dataclasses.replace(FAST, crf=0)  # x264 CRF 0 is lossless: frames compare exactly

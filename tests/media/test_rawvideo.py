@@ -220,8 +220,9 @@ def test_every_named_pixel_format_reads_back_the_picture(tmp_path, pix_fmt: str)
 def test_real_raw_clip_runs_as_a_segmented_job_with_every_frame(shared_data, tmp_path) -> None:
     """The CLI's default for a whole file: segments cut at keyframes (every raw frame is one)
     and joined, all 30 frames at the rate the name gives; a raw output is refused there."""
+    from vidsr.config import JobOptions
     from vidsr.errors import InvalidOptionError
-    from vidsr.jobs.job import JobOptions, run_job
+    from vidsr.jobs.job import run_job
 
     src = str(shared_data / "clips" / "raw" / "cars_320x240_30f_yuv420p.i420")
     out = tmp_path / "cars_x2.mp4"
@@ -239,7 +240,8 @@ def test_real_raw_clip_runs_as_a_segmented_job_with_every_frame(shared_data, tmp
 def test_fps_overrides_the_named_rate_in_a_segmented_job(shared_data, tmp_path) -> None:
     """Regression: with ``--fps`` the job cut segments at the name's 25 fps while the decoder
     ran at the given rate, and a segment came out empty ("no video frames in the window")."""
-    from vidsr.jobs.job import JobOptions, run_job
+    from vidsr.config import JobOptions
+    from vidsr.jobs.job import run_job
 
     src = str(shared_data / "clips" / "raw" / "cars_320x240_30f_yuv420p.i420")
     out = tmp_path / "cars_50.mp4"

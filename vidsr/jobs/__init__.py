@@ -6,8 +6,9 @@ run_job("film.mkv", "film_x2.mkv", UpscaleOptions(scale=2), JobOptions(workers=2
 
 from __future__ import annotations
 
+from vidsr.config import JobOptions
 from vidsr.jobs.batch import BatchRow, find_inputs, is_batch_input, run_batch, summary_table
-from vidsr.jobs.job import Job, JobOptions, JobResult, job_folder, run_job
+from vidsr.jobs.job import Job, JobResult, job_folder, run_job
 
 __all__ = [
     "BatchRow",

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vidsr.config import UpscaleOptions
+from vidsr.config import JobOptions, UpscaleOptions
 from vidsr.errors import CancelledError, InputNotFoundError, OutputPathError, Terminated
-from vidsr.jobs.job import Job, JobOptions, job_folder, run_job
+from vidsr.jobs.job import Job, job_folder, run_job
 from vidsr.media.images import IMAGE_EXTENSIONS
 from vidsr.media.rawvideo import RAW_EXTENSIONS
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidsr.config import UpscaleOptions
+from vidsr.config import JobOptions, UpscaleOptions
 from vidsr.errors import (
     CancelledError,
     CorruptInputError,
@@ -55,58 +55,10 @@ from vidsr.media.encoders import choose_encoder
 from vidsr.media.images import input_spec, is_image_output
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import uncompressed_output
-from vidsr.models.catalog import is_classical
 from vidsr.paths import OutputTarget, check_paths, remove_dead_temporaries
-from vidsr.pipeline import temporal_wanted
 from vidsr.types import MediaInfo
-from vidsr.validate import check_choice, check_number
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("local", "ray")
-DEFAULT_PREROLL = 1.0
-DEFAULT_POSTROLL = 0.5
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """How a job is cut and run (what it produces is decided by :class:`UpscaleOptions`).
-
-    ``preroll``/``postroll`` None mean 1 s / 0.5 s with the temporal stage on, 0 without.
-    ``workers`` > 1 runs segments in that many processes (``backend="local"``); ``backend="ray"``
-    runs them as Ray tasks on the cluster at ``address`` (None: a local Ray runtime).
-    """
-
-    segment_seconds: float = 60.0
-    preroll: float | None = None
-    postroll: float | None = None
-    workers: int = 1
-    backend: str = "local"
-    address: str | None = None
-    restart: bool = False
-    check_space: bool = True
-    max_retries: int = 3
-
-    def __post_init__(self) -> None:
-        check_number("--segment-seconds", self.segment_seconds, low=0, low_open=True)
-        for name in ("preroll", "postroll"):
-            value = getattr(self, name)
-            if value is not None:
-                check_number(name, value, low=0)
-        check_number("--workers", self.workers, integer=True, low=1)
-        check_number("max_retries", self.max_retries, integer=True, low=0)
-        check_choice("--backend", self.backend, BACKENDS)
-
-    def context_for(self, options: UpscaleOptions) -> tuple[float, float]:
-        """(pre-roll, post-roll) in seconds for these upscale options: the temporal stage
-        needs frames before and after a segment, when it runs for this model."""
-        temporal = temporal_wanted(options, is_classical(options.model))
-        pre = DEFAULT_PREROLL if temporal else 0.0
-        post = DEFAULT_POSTROLL if temporal else 0.0
-        return (
-            pre if self.preroll is None else self.preroll,
-            post if self.postroll is None else self.postroll,
-        )
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""Argument groups every command that runs a model shares (``upscale``, ``eval``, ``compare``,
-``bench`` and ``scripts/bench.py``): declared once, so a flag means the same everywhere."""
+"""What the commands' arguments share: the model argument group (``upscale``, ``eval``,
+``compare``, ``bench`` and ``scripts/bench.py``; declared once, so a flag means the same
+everywhere) and the value types (fractions, times)."""
 
 from __future__ import annotations
 
 import argparse
+from fractions import Fraction
 
 from vidsr.config import DEFAULT_MODEL
 
@@ -38,3 +40,24 @@ def add_model_arguments(
     parser.add_argument(
         "--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)"
     )
+
+
+def fraction(text: str) -> Fraction:
+    """A number as an exact fraction (``30000/1001``, ``25``)."""
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    return value
+
+
+def seconds(text: str) -> float:
+    """Seconds as ``12.5``, ``1:30`` or ``0:01:30.5``."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r}") from None
+    value = 0.0
+    for part in parts:
+        value = value * 60 + part
+    return value
