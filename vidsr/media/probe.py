@@ -48,7 +48,9 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
 def _variable_rate(container, stream, packets: int = 120) -> bool:
     """True if the first packets' durations (from sorted pts) differ by more than 1%.
 
-    One tick of jitter is rounding (Matroska's milliseconds), not a variable rate.
+    One tick of jitter is rounding (Matroska's milliseconds), not a variable rate; nor is a
+    step of a whole number of frames (a lost packet in a damaged file, which the decoder fills,
+    see :class:`~vidsr.media.decode.VideoDecoder`).
     """
     try:
         container.seek(0, stream=stream)
@@ -64,7 +66,18 @@ def _variable_rate(container, stream, packets: int = 120) -> bool:
     if len(stamps) == packets:
         stamps = stamps[:-16]  # the last packets in decode order leave gaps before reordering
     steps = [b - a for a, b in itertools.pairwise(stamps) if b > a]
-    return bool(steps) and max(steps) - min(steps) > max(1, 0.01 * min(steps))
+    if not steps:
+        return False
+    base = min(steps)
+    steps = [s for s in steps if whole_frames(s, base) < 2]
+    return max(steps) - base > max(1, 0.01 * base)
+
+
+def whole_frames(step: float, frame: float) -> int:
+    """How many ``frame`` durations ``step`` spans, if a whole number (within one tick per
+    frame, or 1%: containers round each time); 0 if it is not."""
+    n = round(step / frame)
+    return n if n >= 1 and abs(step - n * frame) <= max(n, 0.01 * step) else 0
 
 
 def main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
