@@ -283,7 +283,13 @@ def _check_join(manifest: Manifest, info: MediaInfo) -> int:
                 f"segment {record.index} starts at pts {record.written_pts_first}, not after "
                 f"the previous segment's last frame ({last_pts})"
             )
-        if record.frames_written != record.frames:
+        if (record.frames_written or 0) > record.frames:
+            log.warning(
+                "segment %d: %d frames written, %d packets in the input: the frame before "
+                "stands in for each missing one",
+                record.index, record.frames_written, record.frames,
+            )  # fmt: skip
+        elif record.frames_written != record.frames:
             log.warning(
                 "segment %d: %d frames written, the index lists %d",
                 record.index, record.frames_written, record.frames,
