@@ -79,7 +79,9 @@ def test_a_dropped_ts_packet_costs_no_frame_and_is_reported(ts_clip, damaged_ts,
         "before stands in for each"
     ]
     i = [f.pts for f in frames].index(1920 + 21 * 3600)
-    assert all(np.array_equal(a, b) for a, b in zip(frames[i].planes, frames[i - 1].planes))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(frames[i].planes, frames[i - 1].planes, strict=True)
+    )
     assert not np.array_equal(frames[i + 1].planes[0], frames[i].planes[0])
 
 

@@ -15,7 +15,7 @@ from vidsr.errors import CorruptInputError
 from vidsr.media.deblock import Deblocker
 from vidsr.media.filters import deinterlace_filter
 from vidsr.media.formats import plane_layout_for
-from vidsr.media.probe import open_input, whole_frames
+from vidsr.media.probe import demux, open_input, whole_frames
 from vidsr.types import MediaInfo, PlanarFrame, PlaneLayout, Window
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class VideoDecoder:
         With ``track`` the pts of every packet is kept, because with frame threading the error
         can surface on a later packet than the damaged one: the frames that never come out are
         what :meth:`_stand_ins` replaces."""
-        for packet in container.demux(stream):
+        for packet in demux(container, stream):
             if track and packet.pts is not None and not packet.is_discard and not self._synthesize:
                 heapq.heappush(self._sent, packet.pts)
             try:

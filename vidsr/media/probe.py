@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+from collections.abc import Iterator
 from fractions import Fraction
 
 import av
@@ -39,6 +40,35 @@ def open_input(path: str, fps: Fraction | None = None) -> av.container.InputCont
         raise CorruptInputError(f"cannot read {path}: not a media file or damaged ({err})") from err
 
 
+def demux(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
+    """``container.demux(*streams)``, ending cleanly in a file where a stream appears mid-way.
+
+    FFmpeg adds such a stream (an MPEG-TS whose audio, or second program, starts after the
+    first seconds) when it meets it; PyAV knows only the streams found at open, skips the new
+    one's packets, and its flush loop at the end of the file raises IndexError on it. By then
+    every known stream's packets, flush packets included, came out: the new stream is left
+    out, and said so once.
+    """
+    packets = container.demux(*streams)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except IndexError:
+            if container.name not in _TOLD_NEW_STREAMS:
+                _TOLD_NEW_STREAMS.add(container.name)
+                log.warning(
+                    "%s: a stream starts mid-file, after the ones found at its start; it is "
+                    "left out", container.name,
+                )  # fmt: skip
+            return
+        yield packet
+
+
+_TOLD_NEW_STREAMS: set[str] = set()
+
+
 def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     if value is None or time_base is None:
         return None
@@ -55,7 +85,7 @@ def _variable_rate(container, stream, packets: int = 120) -> bool:
     try:
         container.seek(0, stream=stream)
         stamps = []
-        for packet in container.demux(stream):
+        for packet in demux(container, stream):
             if packet.pts is not None:
                 stamps.append(packet.pts)
             if len(stamps) >= packets:
@@ -99,7 +129,7 @@ def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
         stream = main_video_stream(container)
         ctx = stream.codec_context
         try:
-            first = next(container.decode(stream))
+            first = next(f for packet in demux(container, stream) for f in packet.decode())
         except (StopIteration, av.FFmpegError) as err:
             raise CorruptInputError(f"cannot decode any video frame of {path} ({err})") from err
         layout = plane_layout_for(first.format.name)
