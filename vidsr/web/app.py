@@ -1,7 +1,9 @@
 """The FastAPI application: the JSON API (OpenAPI at ``/docs``), SSE progress, the page.
 
-Nothing slow runs in the event loop: probing and pictures go to the thread pool, upscaling to
-the worker processes (:mod:`vidsr.web.worker`), which the store connects to the routes.
+Nothing slow runs in the event loop: a new video's probe and thumbnails run in a child process
+(:mod:`vidsr.web.isolated`: FFmpeg crashing on a hostile file fails that file only), pictures in
+the thread pool, upscaling in the worker processes (:mod:`vidsr.web.worker`), which the store
+connects to the routes.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import time
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -27,6 +30,7 @@ from vidsr.errors import VidsrError
 from vidsr.web import frames
 from vidsr.web.catalog import load_catalog
 from vidsr.web.config import JobKind, JobRequest, JobState, ServeConfig
+from vidsr.web.isolated import INSPECT_TIMEOUT, Inspector, inspect_isolated, inspect_video
 from vidsr.web.security import (
     Guard,
     PathRefused,
@@ -74,8 +78,14 @@ def _error(status: int, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
-def create_app(config: ServeConfig) -> FastAPI:
-    """The application for ``config`` (its lifespan starts and stops the workers)."""
+def create_app(
+    config: ServeConfig, inspector: Inspector = inspect_video,
+    inspect_timeout: float = INSPECT_TIMEOUT,
+) -> FastAPI:  # fmt: skip
+    """The application for ``config`` (its lifespan starts and stops the workers).
+
+    ``inspector`` probes a new video and makes its thumbnails, in a child process given
+    ``inspect_timeout`` seconds (tests pass one that crashes or hangs)."""
     config.prepare()
     load_catalog()  # once per process, before the first request needs it
     store = Store(config.db_path)
@@ -121,14 +131,15 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def register(path: Path, name: str, owned: bool, size: int) -> VideoRecord:
         """Probe and thumbnail a file; VidsrError (one line, naming the file) if not a video."""
         video_id = path.stem if owned else new_id()
+        pictures = config.pictures / video_id
         try:
-            probe = await run_in_threadpool(frames.probe_summary, str(path))
-            await run_in_threadpool(
-                frames.thumbnails, str(path), probe["duration_s"], config.pictures / video_id
+            probe = await run_in_threadpool(
+                inspect_isolated, str(path), pictures, inspector, inspect_timeout
             )
         except VidsrError as err:
             if owned:
                 path.unlink(missing_ok=True)
+            shutil.rmtree(pictures, ignore_errors=True)
             raise type(err)(str(err).replace(str(path), name)) from None
         video = VideoRecord(video_id, name, str(path), owned, size, probe, time.time())
         store.add_video(video)
