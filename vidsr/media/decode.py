@@ -240,8 +240,10 @@ class VideoDecoder:
     ) -> Iterator[tuple[av.VideoFrame, int | None]]:
         """In a constant-rate stream, a copy of the frame before at every frame time of a gap
         of a whole number of frames (up to :data:`MAX_FILL_SECONDS`): frames the demuxer or the
-        decoder lost without an error. The decision looks at two neighbouring frames only, so
-        a segment of a job fills exactly what a whole run fills."""
+        decoder lost without an error. A frame is as long as it says (``duration``: a frame
+        the container says lasts the whole gap leaves none), else one frame at the average
+        rate. The decision looks at two neighbouring frames only, so a segment of a job fills
+        exactly what a whole run fills."""
         rate = self.info.video.average_rate
         if self._synthesize or self.info.video.variable_rate or not rate:
             yield from timed
@@ -251,9 +253,10 @@ class VideoDecoder:
         for frame, pts in timed:
             if pts is not None and last is not None and pts > last[1]:
                 gap = pts - last[1]
-                n = whole_frames(gap, frame_ticks)
+                span = Fraction(last[0].duration) if last[0].duration else frame_ticks
+                n = whole_frames(gap, span)
                 if n >= 2 and gap * self.time_base <= MAX_FILL_SECONDS:
-                    filled = [last[1] + round(k * frame_ticks) for k in range(1, n)]
+                    filled = [last[1] + round(k * span) for k in range(1, n)]
                     self._lost_gap([self._seconds(f) for f in filled])
                     for fill in filled:
                         yield last[0], fill
