@@ -20,7 +20,7 @@ from tests.clips import audio_packets, video_times
 from tests.jobs.conftest import FAST, assert_same_frames, decoded_frames
 from vidsr import Pipeline
 from vidsr.errors import CancelledError
-from vidsr.jobs import JobOptions, run_job
+from vidsr.jobs import JobOptions, job_folder, run_job
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.probe import probe
 
@@ -116,15 +116,26 @@ def test_whole_run_job_resumed_job_and_two_workers_agree(ts_clip, damaged_ts, tm
 
     resumed = tmp_path / "resumed.mp4"
 
-    def stop_after_two(done: int, _total: int) -> None:
-        if done > 20:
-            raise KeyboardInterrupt
+    def stop_after(segments: int):
+        def progress(done: int, _total: int) -> None:
+            if done > 10 * segments:
+                raise KeyboardInterrupt
+
+        return progress
 
     with pytest.raises(CancelledError):
-        run_job(str(damaged_ts), str(resumed), options, JOB, progress=stop_after_two)
+        run_job(str(damaged_ts), str(resumed), options, JOB, progress=stop_after(2))
     result = run_job(str(damaged_ts), str(resumed), options, JOB)
     assert result.reused >= 1 and result.frames == 50
     assert_same_frames(resumed, whole)
+
+    adopted = tmp_path / "adopted.mp4"  # a lost manifest: segment 2, with the stand-in, too
+    with pytest.raises(CancelledError):
+        run_job(str(damaged_ts), str(adopted), options, JOB, progress=stop_after(3))
+    (job_folder(str(adopted)) / "manifest.json").unlink()
+    result = run_job(str(damaged_ts), str(adopted), options, JOB)
+    assert result.reused == 3 and result.frames == 50
+    assert_same_frames(adopted, whole)
 
     two = tmp_path / "two.mp4"
     jobs = JobOptions(segment_seconds=0.4, workers=2)

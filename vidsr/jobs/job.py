@@ -237,9 +237,11 @@ def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
         return False
     if record.status == "done":
         expected = (record.frames_written, record.written_pts_first, record.written_pts_last)
-    else:  # finished file, but the kill came before the manifest was updated
+    else:  # finished file, but the kill came before the manifest was updated (or it was lost)
         expected = (record.frames, record.pts_first, record.pts_last)
     ok = (found.frames, found.pts_first, found.pts_last) == expected
+    if record.status != "done" and not ok:  # more frames than packets: stand-ins for lost ones
+        ok = found.frames > record.frames and (found.pts_first, found.pts_last) == expected[1:]
     if ok and record.status != "done":
         _mark_done(record, found.frames, found.pts_first, found.pts_last, file_sha256(str(path)))
     elif not ok:
