@@ -275,7 +275,7 @@ def test_a_window_past_the_end_says_how_long_the_video_is(capsys, clip_factory, 
     [["upscale", "in.mp4"], ["eval", "hr"], ["compare", "in.mp4", "-o", "c.png"], ["bench", "c"]],
 )
 def test_model_flags_mean_the_same_in_every_command(head):
-    """--model/--device/--precision/--tile come from one argument group (cli_args)."""
+    """--model/--device/--precision/--tile come from one argument group (cli/arguments)."""
     from vidsr.cli import build_parser
     from vidsr.config import DEFAULT_MODEL
 

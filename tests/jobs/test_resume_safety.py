@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import av
 import pytest
 
 from tests.jobs.conftest import FAST, assert_same_frames
@@ -97,6 +98,29 @@ def test_lost_manifest_still_reuses_this_jobs_own_segments(keyclip, tmp_path):
     (job_folder(str(out)) / "manifest.json").unlink()
     result = run_job(str(keyclip), str(out), FAST, JOB)
     assert (result.reused, result.encoded) == (2, 2)
+    reference = tmp_path / "ref.mp4"
+    run_job(str(keyclip), str(reference), FAST, JOB)
+    assert_same_frames(out, reference)
+
+
+def test_lost_manifest_does_not_adopt_a_segment_that_does_not_decode(keyclip, tmp_path):
+    """Adopted segments (no manifest records their bytes) were checked by frame count and pts
+    only: a frame whose data no longer decodes (here the length of its first NAL unit) kept
+    both, and was joined. Now every frame of an adopted segment is decoded first."""
+    out = tmp_path / "o.mp4"
+    with pytest.raises(CancelledError):
+        run_job(str(keyclip), str(out), FAST, JOB, progress=_interrupt_after(2))
+    folder = job_folder(str(out))
+    (folder / "manifest.json").unlink()
+    seg = _segments(folder)[1]
+    with av.open(str(seg)) as c:
+        packet = [p for p in c.demux(c.streams.video[0]) if p.size][5]
+        assert not packet.is_keyframe
+    data = bytearray(seg.read_bytes())
+    data[packet.pos : packet.pos + 4] = (0x7FFFFFF0).to_bytes(4, "big")
+    seg.write_bytes(bytes(data))
+    result = run_job(str(keyclip), str(out), FAST, JOB)
+    assert (result.reused, result.encoded) == (1, 3)
     reference = tmp_path / "ref.mp4"
     run_job(str(keyclip), str(reference), FAST, JOB)
     assert_same_frames(out, reference)

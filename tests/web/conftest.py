@@ -27,10 +27,11 @@ FINAL = ("done", "failed", "cancelled")
 
 
 @contextlib.contextmanager
-def web_client(data_dir: Path, **config) -> TestClient:
-    """A TestClient on a fresh app (its lifespan starts ``workers`` worker processes)."""
+def web_client(data_dir: Path, app: dict | None = None, **config) -> TestClient:
+    """A TestClient on a fresh app (its lifespan starts ``workers`` worker processes);
+    ``app`` holds create_app's other arguments (an inspector, say)."""
     cfg = ServeConfig(data_dir=data_dir, **{"workers": 0, **config})
-    with TestClient(create_app(cfg), base_url=BASE) as client:
+    with TestClient(create_app(cfg, **(app or {})), base_url=BASE) as client:
         yield client
 
 

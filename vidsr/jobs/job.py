@@ -5,7 +5,8 @@ file per segment (each written atomically by the pipeline, named by the job's di
 and options, in the container :func:`~vidsr.media.concat.segment_suffix` picks). Running the
 same job again after a crash, a ``kill -9`` or Ctrl-C checks the manifest against the whole
 input's SHA-256 and the options, removes segment files of other jobs, verifies every finished
-segment (its SHA-256 as recorded when it finished; an unrecorded one by frame count and pts),
+segment (its SHA-256 as recorded when it finished; an unrecorded one, after a lost manifest or a
+kill before the manifest was saved, by decoding every frame and by its frame count and pts),
 encodes only the missing ones, joins all segment files without re-encoding into the output's
 container, muxes the input's audio and subtitles, and removes the folder. A folder made from
 another input or other options is never reused: the run stops with an error that says to delete
@@ -49,7 +50,12 @@ from vidsr.jobs.manifest import (
 from vidsr.jobs.segments import plan_segments, scan_keyframes
 from vidsr.jobs.space import check_free_space, estimate_video_bytes
 from vidsr.jobs.worker import SegmentDone, SegmentTask, make_pipeline, run_segment
-from vidsr.media.concat import concat_segments, segment_file_info, segment_suffix
+from vidsr.media.concat import (
+    check_segment_decodes,
+    concat_segments,
+    segment_file_info,
+    segment_suffix,
+)
 from vidsr.media.containers import check_holds
 from vidsr.media.encoders import choose_encoder
 from vidsr.media.images import input_spec, is_image_output
@@ -175,14 +181,19 @@ def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
         return False
     try:
         found = segment_file_info(str(path), info.video.time_base)
+        if record.status != "done":  # adopted (no record of its bytes): every frame must decode
+            check_segment_decodes(str(path), found.frames)
     except CorruptInputError as err:
         log.warning("segment %d is damaged (%s): encoding it again", record.index, err)
+        record.status = "pending"
         return False
     if record.status == "done":
         expected = (record.frames_written, record.written_pts_first, record.written_pts_last)
-    else:  # finished file, but the kill came before the manifest was updated
+    else:  # finished file, but the kill came before the manifest was updated (or it was lost)
         expected = (record.frames, record.pts_first, record.pts_last)
     ok = (found.frames, found.pts_first, found.pts_last) == expected
+    if record.status != "done" and not ok:  # more frames than packets: stand-ins for lost ones
+        ok = found.frames > record.frames and (found.pts_first, found.pts_last) == expected[1:]
     if ok and record.status != "done":
         _mark_done(record, found.frames, found.pts_first, found.pts_last, file_sha256(str(path)))
     elif not ok:
@@ -235,7 +246,13 @@ def _check_join(manifest: Manifest, info: MediaInfo) -> int:
                 f"segment {record.index} starts at pts {record.written_pts_first}, not after "
                 f"the previous segment's last frame ({last_pts})"
             )
-        if record.frames_written != record.frames:
+        if (record.frames_written or 0) > record.frames:
+            log.warning(
+                "segment %d: %d frames written, %d packets in the input: the frame before "
+                "stands in for each missing one",
+                record.index, record.frames_written, record.frames,
+            )  # fmt: skip
+        elif record.frames_written != record.frames:
             log.warning(
                 "segment %d: %d frames written, the index lists %d",
                 record.index, record.frames_written, record.frames,

@@ -15,7 +15,7 @@ from fractions import Fraction
 import av
 
 from vidsr.errors import CorruptInputError, InvalidOptionError
-from vidsr.media.probe import open_input
+from vidsr.media.probe import demux, open_input
 from vidsr.types import MediaInfo, Window
 
 
@@ -74,7 +74,7 @@ def scan_keyframes(info: MediaInfo) -> KeyframeScan:
         pts: list[int] = []
         keys: list[int] = []
         timed = True
-        for packet in container.demux(stream):
+        for packet in demux(container, stream):
             if packet.size == 0:
                 continue
             if packet.pts is None:

@@ -85,6 +85,28 @@ def segment_file_info(path: str, time_base: Fraction | None = None) -> SegmentFi
     )
 
 
+def check_segment_decodes(path: str, frames: int) -> None:
+    """Decode every packet of the segment file ``path`` (one thread, so an error belongs to its
+    packet): CorruptInputError unless each decodes without error into an intact frame and they
+    make ``frames`` frames. A check before a segment no manifest recorded is adopted."""
+    decoded = 0
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    if frame.is_corrupt:
+                        raise CorruptInputError(f"segment {path}: frame {decoded} is damaged")
+                    decoded += 1
+    except (av.FFmpegError, IndexError) as err:
+        raise CorruptInputError(
+            f"segment {path} does not decode after {decoded} frames: {err}"
+        ) from err
+    if decoded != frames:
+        raise CorruptInputError(f"segment {path}: {decoded} frames decode, {frames} expected")
+
+
 def concat_segments(
     segment_paths: list[str],
     info: MediaInfo,

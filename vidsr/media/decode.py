@@ -15,7 +15,7 @@ from vidsr.errors import CorruptInputError
 from vidsr.media.deblock import Deblocker
 from vidsr.media.filters import deinterlace_filter
 from vidsr.media.formats import plane_layout_for
-from vidsr.media.probe import open_input
+from vidsr.media.probe import demux, open_input, whole_frames
 from vidsr.types import MediaInfo, PlanarFrame, PlaneLayout, Window
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,9 @@ REORDER_DEPTH = 16
 MAX_DAMAGE_WARNINGS = 5
 """Damaged packets logged one by one; a summary counts the rest."""
 AUTO_DEBLOCK_FRAMES = 8  # frames judged by --deblock auto
+MAX_FILL_SECONDS = 10.0
+"""A longer jump of the timestamps is a discontinuity (kept as it is, with a warning), not lost
+frames."""
 
 
 def sorted_timestamps(
@@ -75,7 +78,11 @@ class VideoDecoder:
     Damage does not cost frames: a packet the decoder rejects as invalid data is logged and its
     frame stands in as a copy of the frame before it, at the packet's own timestamp (in raw
     streams, timed by frame count, where the error shows), as players conceal errors
-    (``damaged`` and ``stood_in`` count them). Any other decoding error, a file that ends
+    (``damaged`` and ``stood_in`` count them). Frames lost without an error (a demuxer that
+    drops a damaged packet, as MPEG-TS does, or a decoder that drops the frames after a lost
+    keyframe) show as a gap of a whole number of frames in a constant-rate stream: the frame
+    before stands in at each missing frame's time (``lost`` counts them), and one warning says
+    how many and where. Any other decoding error, a file that ends
     before its index says, or a stream where no frame decodes at all raises
     :class:`CorruptInputError`: frames are never skipped silently.
     Interlaced sources are deinterlaced (bwdif, one frame per frame) unless ``deinterlace`` is
@@ -108,6 +115,8 @@ class VideoDecoder:
         self.stood_in = 0  # frames replaced by a copy of the frame before
         self._sent: list[int] = []  # heap of the pts of packets whose frame has not come out
         self._unplaced = 0  # rejected packets without a usable pts (raw streams)
+        self.lost = 0  # frames missing from a gap in the timestamps, filled by the frame before
+        self._gaps: list[tuple[float, float]] = []  # first and last time (s) of each filled gap
 
     def frames(self) -> Iterator[PlanarFrame]:
         """Yield the window's frames in presentation order."""
@@ -169,7 +178,7 @@ class VideoDecoder:
         With ``track`` the pts of every packet is kept, because with frame threading the error
         can surface on a later packet than the damaged one: the frames that never come out are
         what :meth:`_stand_ins` replaces."""
-        for packet in container.demux(stream):
+        for packet in demux(container, stream):
             if track and packet.pts is not None and not packet.is_discard and not self._synthesize:
                 heapq.heappush(self._sent, packet.pts)
             try:
@@ -193,7 +202,9 @@ class VideoDecoder:
         self, timed: Iterator[tuple[av.VideoFrame, int | None]]
     ) -> Iterator[tuple[av.VideoFrame, int | None]]:
         """Once a packet was rejected, insert in pts order a copy of the frame before (of the
-        first frame, at the start) at the pts of every packet whose frame never came out.
+        first frame, at the start) at the pts of every packet whose frame never came out; and,
+        damaged or not, after the last frame at the pts of every later packet (a decoder that
+        found no reference for the rest of the stream, as HEVC after a lost packet).
 
         Undamaged streams pass unchanged (a packet without a frame is then the codec's own
         business, such as a hidden VP9 frame). In streams without timestamps (raw elementary
@@ -212,13 +223,83 @@ class VideoDecoder:
                     yield (last or frame), sent
             last = frame
             yield frame, pts
-        while self._sent and last is not None and self.damaged:
-            self.stood_in += 1
-            yield last, heapq.heappop(self._sent)
+        tail = sorted(self._sent) if last is not None else []
+        self._sent = []
+        if tail and not self.damaged:  # packets after the last frame that never came out
+            self._lost_gap([self._seconds(p) for p in tail])
+        for sent in tail:
+            self.stood_in += bool(self.damaged)
+            yield last, sent
         while self._unplaced and last is not None:
             self._unplaced -= 1
             self.stood_in += 1
             yield last, None
+
+    def _filled(
+        self, timed: Iterator[tuple[av.VideoFrame, int | None]]
+    ) -> Iterator[tuple[av.VideoFrame, int | None]]:
+        """In a constant-rate stream, a copy of the frame before at every frame time of a gap
+        of a whole number of frames (up to :data:`MAX_FILL_SECONDS`): frames the demuxer or the
+        decoder lost without an error. A frame is as long as it says (``duration``: a frame
+        the container says lasts the whole gap leaves none), else one frame at the average
+        rate. The decision looks at two neighbouring frames only, so a segment of a job fills
+        exactly what a whole run fills."""
+        rate = self.info.video.average_rate
+        if self._synthesize or self.info.video.variable_rate or not rate:
+            yield from timed
+            return
+        frame_ticks = 1 / (Fraction(rate) * self.time_base)
+        last: tuple[av.VideoFrame, int] | None = None
+        for frame, pts in timed:
+            if pts is not None and last is not None and pts > last[1]:
+                gap = pts - last[1]
+                span = Fraction(last[0].duration) if last[0].duration else frame_ticks
+                n = whole_frames(gap, span)
+                if n >= 2 and gap * self.time_base <= MAX_FILL_SECONDS:
+                    filled = [last[1] + round(k * span) for k in range(1, n)]
+                    self._lost_gap([self._seconds(f) for f in filled])
+                    for fill in filled:
+                        yield last[0], fill
+                elif n != 1 and gap * self.time_base > MAX_FILL_SECONDS:
+                    log.warning(
+                        "%s: the timestamps jump by %.1f s after %.3f s: kept as they are",
+                        self.info.path, float(gap * self.time_base), self._seconds(last[1]),
+                    )  # fmt: skip
+            if pts is not None:
+                last = (frame, pts)
+            yield frame, pts
+
+    def _seconds(self, pts: int) -> float:
+        """Time of ``pts`` from the video's start."""
+        return float((pts - (self.info.video.start_time or 0)) * self.time_base)
+
+    def _lost_gap(self, times: list[float]) -> None:
+        """Count frames filled in at ``times`` (seconds) as one gap."""
+        self.lost += len(times)
+        self._gaps.append((times[0], times[-1]))
+
+    def _report_lost(self) -> None:
+        """One warning: how many frames were missing, and where."""
+        if not self.lost:
+            return
+        step = 1.5 / float(self.info.video.average_rate or 25)
+        gaps: list[tuple[float, float]] = []
+        for t0, t1 in sorted(self._gaps):  # a gap the tail continues is one gap
+            if gaps and t0 - gaps[-1][1] <= step:
+                gaps[-1] = (gaps[-1][0], max(t1, gaps[-1][1]))
+            else:
+                gaps.append((t0, t1))
+        where = ", ".join(
+            f"{t0:.3f} s" if t0 == t1 else f"{t0:.3f}-{t1:.3f} s"
+            for t0, t1 in gaps[:MAX_DAMAGE_WARNINGS]
+        )
+        more = len(gaps) - MAX_DAMAGE_WARNINGS
+        where += f" and {more} more gaps" if more > 0 else ""
+        log.warning(
+            "%s: %d frame%s missing (packets lost or undecodable) at %s; the frame before "
+            "stands in for each",
+            self.info.path, self.lost, "" if self.lost == 1 else "s", where,
+        )  # fmt: skip
 
     def _decode(self, container, stream) -> Iterator[PlanarFrame]:
         start = self.info.video.start_time or 0
@@ -229,9 +310,10 @@ class VideoDecoder:
         self.damaged = self.stood_in = 0
         self._sent = []
         self._unplaced = 0
+        self.lost, self._gaps = 0, []
         try:
             frames = self._deblocked(self._filtered(self._packets(container, stream)))
-            for frame, pts in self._stand_ins(sorted_timestamps(frames)):
+            for frame, pts in self._filled(self._stand_ins(sorted_timestamps(frames))):
                 if (frame.width, frame.height) != (self.info.video.width, self.info.video.height):
                     raise CorruptInputError(
                         f"frame {count} of {self.info.path} is {frame.width}x{frame.height}, but "
@@ -271,6 +353,7 @@ class VideoDecoder:
             raise CorruptInputError(
                 f"decoding failed after {count} frames of {self.info.path}: {err}"
             ) from err
+        self._report_lost()
         if self.damaged:
             log.warning(
                 "%s: %d damaged packets; %d frames are copies of the frame before them",

@@ -22,7 +22,7 @@ import av
 
 from vidsr.errors import OutputPathError
 from vidsr.media.images import is_image_output
-from vidsr.media.probe import open_input
+from vidsr.media.probe import demux, open_input
 from vidsr.media.rawvideo import uncompressed_output
 from vidsr.types import Window
 
@@ -41,7 +41,7 @@ def container_accepts(format_name: str, input_path: str, index: int) -> bool:
     try:
         with av.open(input_path) as source:
             stream = source.streams[index]
-            packet = next((p for p in source.demux(stream) if p.dts is not None and p.size), None)
+            packet = next((p for p in demux(source, stream) if p.dts is not None and p.size), None)
             with av.open(io.BytesIO(), "w", format=format_name) as trial:
                 out_stream = trial.add_stream_from_template(stream)
                 trial.start_encoding()
@@ -231,7 +231,7 @@ class StreamCopier:
             ref = streams[0]
             offset = int(self.window.start / ref.time_base) + (ref.start_time or 0)
             self._input.seek(offset, stream=ref, backward=True, any_frame=True)
-        for packet in self._input.demux(*streams):
+        for packet in demux(self._input, *streams):
             if packet.dts is None or packet.size == 0:
                 continue
             yield packet

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+from collections.abc import Iterator
 from fractions import Fraction
 
 import av
@@ -39,6 +40,35 @@ def open_input(path: str, fps: Fraction | None = None) -> av.container.InputCont
         raise CorruptInputError(f"cannot read {path}: not a media file or damaged ({err})") from err
 
 
+def demux(container: av.container.InputContainer, *streams) -> Iterator[av.Packet]:
+    """``container.demux(*streams)``, ending cleanly in a file where a stream appears mid-way.
+
+    FFmpeg adds such a stream (an MPEG-TS whose audio, or second program, starts after the
+    first seconds) when it meets it; PyAV knows only the streams found at open, skips the new
+    one's packets, and its flush loop at the end of the file raises IndexError on it. By then
+    every known stream's packets, flush packets included, came out: the new stream is left
+    out, and said so once.
+    """
+    packets = container.demux(*streams)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except IndexError:
+            if container.name not in _TOLD_NEW_STREAMS:
+                _TOLD_NEW_STREAMS.add(container.name)
+                log.warning(
+                    "%s: a stream starts mid-file, after the ones found at its start; it is "
+                    "left out", container.name,
+                )  # fmt: skip
+            return
+        yield packet
+
+
+_TOLD_NEW_STREAMS: set[str] = set()
+
+
 def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     if value is None or time_base is None:
         return None
@@ -48,12 +78,14 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
 def _variable_rate(container, stream, packets: int = 120) -> bool:
     """True if the first packets' durations (from sorted pts) differ by more than 1%.
 
-    One tick of jitter is rounding (Matroska's milliseconds), not a variable rate.
+    One tick of jitter is rounding (Matroska's milliseconds), not a variable rate; nor is a
+    step of a whole number of frames (a lost packet in a damaged file, which the decoder fills,
+    see :class:`~vidsr.media.decode.VideoDecoder`).
     """
     try:
         container.seek(0, stream=stream)
         stamps = []
-        for packet in container.demux(stream):
+        for packet in demux(container, stream):
             if packet.pts is not None:
                 stamps.append(packet.pts)
             if len(stamps) >= packets:
@@ -64,7 +96,18 @@ def _variable_rate(container, stream, packets: int = 120) -> bool:
     if len(stamps) == packets:
         stamps = stamps[:-16]  # the last packets in decode order leave gaps before reordering
     steps = [b - a for a, b in itertools.pairwise(stamps) if b > a]
-    return bool(steps) and max(steps) - min(steps) > max(1, 0.01 * min(steps))
+    if not steps:
+        return False
+    base = min(steps)
+    steps = [s for s in steps if whole_frames(s, base) < 2]
+    return max(steps) - base > max(1, 0.01 * base)
+
+
+def whole_frames(step: float, frame: float) -> int:
+    """How many ``frame`` durations ``step`` spans, if a whole number (within one tick per
+    frame, or 1%: containers round each time); 0 if it is not."""
+    n = round(step / frame)
+    return n if n >= 1 and abs(step - n * frame) <= max(n, 0.01 * step) else 0
 
 
 def main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
@@ -86,7 +129,7 @@ def probe(path: str, fps: Fraction | None = None) -> MediaInfo:
         stream = main_video_stream(container)
         ctx = stream.codec_context
         try:
-            first = next(container.decode(stream))
+            first = next(f for packet in demux(container, stream) for f in packet.decode())
         except (StopIteration, av.FFmpegError) as err:
             raise CorruptInputError(f"cannot decode any video frame of {path} ({err})") from err
         layout = plane_layout_for(first.format.name)

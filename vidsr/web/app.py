@@ -1,7 +1,9 @@
 """The FastAPI application: the JSON API (OpenAPI at ``/docs``), SSE progress, the page.
 
-Nothing slow runs in the event loop: probing and pictures go to the thread pool, upscaling to
-the worker processes (:mod:`vidsr.web.worker`), which the store connects to the routes.
+Nothing slow runs in the event loop: a new video's probe and thumbnails run in a child process
+(:mod:`vidsr.web.isolated`: FFmpeg crashing on a hostile file fails that file only), pictures in
+the thread pool, upscaling in the worker processes (:mod:`vidsr.web.worker`), which the store
+connects to the routes.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import time
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -26,7 +29,9 @@ import vidsr
 from vidsr.errors import VidsrError
 from vidsr.web import frames
 from vidsr.web.catalog import load_catalog
+from vidsr.web.cleanup import PREVIEW_KEEP_SECONDS, clean_at_start, forget_job, replace_previews
 from vidsr.web.config import JobKind, JobRequest, JobState, ServeConfig
+from vidsr.web.isolated import INSPECT_TIMEOUT, Inspector, inspect_isolated, inspect_video
 from vidsr.web.security import (
     Guard,
     PathRefused,
@@ -55,6 +60,9 @@ class PreviewRequest(BaseModel):
     start: float = Field(0.0, ge=0)
     duration: float = Field(2.0, gt=0, le=MAX_PREVIEW_SECONDS)
     settings: dict[str, Any] = Field(default_factory=dict)
+    replaces: list[str] = Field(
+        default_factory=list, description="ids of previews this one replaces: removed"
+    )
 
 
 class JobRequestBody(BaseModel):
@@ -74,8 +82,16 @@ def _error(status: int, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
-def create_app(config: ServeConfig) -> FastAPI:
-    """The application for ``config`` (its lifespan starts and stops the workers)."""
+def create_app(
+    config: ServeConfig, inspector: Inspector = inspect_video,
+    inspect_timeout: float = INSPECT_TIMEOUT, preview_keep_seconds: float = PREVIEW_KEEP_SECONDS,
+) -> FastAPI:  # fmt: skip
+    """The application for ``config`` (its lifespan cleans the data dir, starts and stops the
+    workers).
+
+    ``inspector`` probes a new video and makes its thumbnails, in a child process given
+    ``inspect_timeout`` seconds (tests pass one that crashes or hangs); finished previews
+    older than ``preview_keep_seconds`` are removed at start."""
     config.prepare()
     load_catalog()  # once per process, before the first request needs it
     store = Store(config.db_path)
@@ -86,6 +102,11 @@ def create_app(config: ServeConfig) -> FastAPI:
         requeued = store.requeue_running()
         if requeued:
             log.warning("continuing %d job(s) left running: %s", len(requeued), requeued)
+        previews, files = await run_in_threadpool(
+            clean_at_start, store, config, preview_keep_seconds
+        )
+        if previews or files:
+            log.info("removed %d old previews and %d stray files", len(previews), len(files))
         supervisor.start()
         try:
             yield
@@ -121,14 +142,15 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def register(path: Path, name: str, owned: bool, size: int) -> VideoRecord:
         """Probe and thumbnail a file; VidsrError (one line, naming the file) if not a video."""
         video_id = path.stem if owned else new_id()
+        pictures = config.pictures / video_id
         try:
-            probe = await run_in_threadpool(frames.probe_summary, str(path))
-            await run_in_threadpool(
-                frames.thumbnails, str(path), probe["duration_s"], config.pictures / video_id
+            probe = await run_in_threadpool(
+                inspect_isolated, str(path), pictures, inspector, inspect_timeout
             )
         except VidsrError as err:
             if owned:
                 path.unlink(missing_ok=True)
+            shutil.rmtree(pictures, ignore_errors=True)
             raise type(err)(str(err).replace(str(path), name)) from None
         video = VideoRecord(video_id, name, str(path), owned, size, probe, time.time())
         store.add_video(video)
@@ -206,7 +228,11 @@ def create_app(config: ServeConfig) -> FastAPI:
         record = video_or_404(video_id)
         if any(j.video_id == video_id and not j.state.final for j in store.jobs()):
             raise _error(409, "a job of this video is still queued, running or paused")
+        for job in store.jobs(JobKind.PREVIEW):
+            if job.video_id == video_id:
+                forget_job(store, config, job)
         store.delete_video(video_id)
+        shutil.rmtree(config.pictures / video_id, ignore_errors=True)
         if record.owned:
             Path(record.path).unlink(missing_ok=True)
         return {"deleted": video_id}
@@ -223,8 +249,10 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @app.post("/api/previews", status_code=201)
     async def preview(body: PreviewRequest) -> dict[str, Any]:
-        """Queue a preview window (previews run before full jobs)."""
+        """Queue a preview window (previews run before full jobs); the previews named in
+        ``replaces`` (the page's last ones) are removed with their files."""
         video = video_or_404(body.video_id)
+        replace_previews(store, config, body.replaces)
         length = video.probe["duration_s"]
         if length and body.start >= length:
             raise _error(422, f"start {body.start:g} s is past the end ({length:.2f} s)")
@@ -286,10 +314,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         record = job_or_404(job_id)
         if record.state in (JobState.RUNNING, JobState.QUEUED):
             raise _error(409, f"the job is {record.state.value}: cancel or pause it first")
-        store.delete_job(job_id)
-        remove_job_files(record.output)
-        for picture in config.pictures.glob(f"{job_id}-*.png"):
-            picture.unlink(missing_ok=True)
+        forget_job(store, config, record)
         return {"deleted": job_id}
 
     @app.get("/api/jobs/{job_id}/events")

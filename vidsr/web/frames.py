@@ -16,7 +16,7 @@ from PIL import Image
 
 from vidsr.errors import CorruptInputError
 from vidsr.media.mux import StreamAction, other_stream_actions
-from vidsr.media.probe import main_video_stream, open_input, probe
+from vidsr.media.probe import demux, main_video_stream, open_input, probe
 from vidsr.paths import default_output_path
 from vidsr.types import MediaInfo
 
@@ -95,7 +95,7 @@ def _frames_from(path: str, start: float):
         stream = main_video_stream(container)
         if start > 0 and stream.time_base:
             container.seek(int(start / stream.time_base), stream=stream, backward=True)
-        for frame in container.decode(stream):
+        for frame in (f for packet in demux(container, stream) for f in packet.decode()):
             t = float(frame.time) if frame.time is not None else 0.0
             if t + EPS < start:
                 continue

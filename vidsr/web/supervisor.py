@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 from vidsr.web.config import ServeConfig
+from vidsr.web.isolated import exit_reason
 from vidsr.web.store import Store
 
 log = logging.getLogger("vidsr.web")
@@ -18,13 +18,7 @@ CHECK_SECONDS = 0.5
 
 def death_message(returncode: int) -> str:
     """``-9`` -> ``the worker process died (killed by SIGKILL)``."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"the worker process died (killed by {name})"
-    return f"the worker process died (exit status {returncode})"
+    return f"the worker process died ({exit_reason(returncode)})"
 
 
 class Supervisor:

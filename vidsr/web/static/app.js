@@ -1,7 +1,7 @@
 "use strict";
 // vidsr serve: the single page. Plain JS, no build step, no CDN.
 const $ = (sel) => document.querySelector(sel);
-const state = { info: null, videos: {}, current: null, preview: null, streams: {} };
+const state = { info: null, videos: {}, current: null, preview: null, previewIds: [], streams: {} };
 
 async function api(method, url, body) {
   const opts = { method, headers: {} };
@@ -176,11 +176,12 @@ async function renderPreview() {
   const status = $("#preview-status");
   status.className = ""; status.textContent = "queued…";
   $("#preview-btn").disabled = true;
-  const body = (s) => ({ video_id: state.current.id, start: Number($("#moment").value),
-    duration: Number($("#preview-seconds").value), settings: s });
+  const body = (s, replaces = []) => ({ video_id: state.current.id, start: Number($("#moment").value),
+    duration: Number($("#preview-seconds").value), settings: s, replaces });
   try {
-    const a = await api("POST", "/api/previews", body(settings()));
+    const a = await api("POST", "/api/previews", body(settings(), state.previewIds));
     const ab = $("#ab").checked ? await api("POST", "/api/previews", body({ ...settings(), model: $("#ab-model").value })) : null;
+    state.previewIds = [a.id].concat(ab ? [ab.id] : []);  // the next preview replaces these
     const progress = (j) => { if (j.state === "running") status.textContent = `rendering… ${j.frames_done}/${j.frames_total || "?"} frames`; };
     const [ja, jb] = await Promise.all([waitJob(a.id, progress), ab ? waitJob(ab.id, progress) : null]);
     $("#preview-btn").disabled = false;
