@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -166,12 +166,14 @@ class Pipeline:
         window: Window | None = None,
         copy_streams: bool = True,
         encode_for: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> RunStats:
         """Upscale ``input_path`` into ``output_path`` (default: beside the input).
 
         ``window`` overrides the options' ``start``/``duration`` (a job runs one segment at a
         time this way); ``copy_streams=False`` writes the video stream alone; ``encode_for``
-        names the file whose container picks the encoder (a job's output, for its segments).
+        names the file whose container picks the encoder (a job's output, for its segments);
+        ``tags`` are written into the output container's metadata (a segment's job digest).
         """
         info = probe(input_path, self.options.fps)
         window = window or self.window()
@@ -199,7 +201,7 @@ class Pipeline:
         started = time.perf_counter()
         try:
             target.prepare()
-            self._run(info, upscaler, target, window, copy_streams, encode_for)
+            self._run(info, upscaler, target, window, copy_streams, encode_for, tags)
             target.commit()
         except BaseException as err:
             cancelled = isinstance(err, (CancelledError, KeyboardInterrupt))
@@ -361,6 +363,7 @@ class Pipeline:
         window: Window,
         copy_streams: bool,
         encode_for: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         o = self.options
         decoder = make_decoder(info, window, o)
@@ -381,7 +384,7 @@ class Pipeline:
             log.warning("%s", why)
         batch_size = self._plan_memory(upscaler, info, height, width)
         writer = VideoWriter(
-            url, info, width, height, settings, window, decoder.time_base, copy_streams
+            url, info, width, height, settings, window, decoder.time_base, copy_streams, tags
         )
         color = info.video.color
         in_q: queue.Queue = queue.Queue(maxsize=3)

@@ -124,3 +124,26 @@ def test_lost_manifest_does_not_adopt_a_segment_that_does_not_decode(keyclip, tm
     reference = tmp_path / "ref.mp4"
     run_job(str(keyclip), str(reference), FAST, JOB)
     assert_same_frames(out, reference)
+
+
+def test_lost_manifest_does_not_adopt_a_foreign_segment_under_this_jobs_name(keyclip, tmp_path):
+    """The digest in the file name is not enough: a segment of another job (here: lanczos)
+    copied in under this job's name decodes, and has the planned frames and pts, so with the
+    manifest lost it was adopted. Each segment's container now carries its job's digest."""
+    other = tmp_path / "other.mp4"
+    lanczos = dataclasses.replace(FAST, model="lanczos")
+    with pytest.raises(CancelledError):
+        run_job(str(keyclip), str(other), lanczos, JOB, progress=_interrupt_after(2))
+    out = tmp_path / "o.mp4"
+    with pytest.raises(CancelledError):
+        run_job(str(keyclip), str(out), FAST, JOB, progress=_interrupt_after(2))
+    folder = job_folder(str(out))
+    (folder / "manifest.json").unlink()
+    mine, foreign = _segments(folder)[1], _segments(job_folder(str(other)))[1]
+    assert mine.name != foreign.name and mine.name[:9] == foreign.name[:9]
+    mine.write_bytes(foreign.read_bytes())
+    result = run_job(str(keyclip), str(out), FAST, JOB)
+    assert (result.reused, result.encoded) == (1, 3)
+    reference = tmp_path / "ref.mp4"
+    run_job(str(keyclip), str(reference), FAST, JOB)
+    assert_same_frames(out, reference)

@@ -55,6 +55,7 @@ from vidsr.media.concat import (
     concat_segments,
     segment_file_info,
     segment_suffix,
+    segment_tags,
 )
 from vidsr.media.containers import check_holds
 from vidsr.media.encoders import choose_encoder
@@ -169,8 +170,9 @@ def _open_manifest(
     return manifest
 
 
-def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
-    """True if the record's file exists and holds what the manifest says it holds."""
+def _verified(folder: Path, record: SegmentRecord, info: MediaInfo, digest: str) -> bool:
+    """True if the record's file exists and holds what the manifest says it holds (a file no
+    manifest record vouches for must also carry this job's digest in its container tag)."""
     path = folder / record.file
     if not path.is_file():
         record.status = "pending"
@@ -181,6 +183,14 @@ def _verified(folder: Path, record: SegmentRecord, info: MediaInfo) -> bool:
         return False
     try:
         found = segment_file_info(str(path), info.video.time_base)
+        if record.status != "done" and found.job != digest:  # adopted: it must be this job's
+            log.warning(
+                "segment %d was not made by this job (its tag names %s): encoding it again",
+                record.index,
+                found.job or "no job",
+            )
+            record.status = "pending"
+            return False
         if record.status != "done":  # adopted (no record of its bytes): every frame must decode
             check_segment_decodes(str(path), found.frames)
     except CorruptInputError as err:
@@ -307,6 +317,7 @@ class Job:
         self.frames_total = 0
         self._stack = contextlib.ExitStack()
         self._made_folder = False
+        self.digest = ""
 
     def __enter__(self) -> Job:
         return self
@@ -340,7 +351,8 @@ class Job:
             folder, info, self.output_path, self.options, self.job, encoder
         )
         _remove_foreign_segments(folder, manifest)
-        todo = [r for r in manifest.segments if not _verified(folder, r, info)]
+        self.digest = job_digest(manifest.input, manifest.options)
+        todo = [r for r in manifest.segments if not _verified(folder, r, info, self.digest)]
         manifest.save(folder)
         if self.job.check_space:
             _check_space(folder, info, self.options, len(todo) / len(manifest.segments))
@@ -359,6 +371,7 @@ class Job:
                 window=r.segment().window(*context),
                 time_base=info.video.time_base,
                 final_output=self.output_path,
+                tags=tuple(segment_tags(self.digest).items()),
             )
             for r in todo
         ]

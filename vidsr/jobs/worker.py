@@ -30,6 +30,7 @@ class SegmentTask:
     time_base: Fraction  # the input video's, for the pts the result reports
     key: str = ""  # which job it belongs to, when segments of many jobs run together
     final_output: str | None = None  # the job's output: its container picks the encoder
+    tags: tuple[tuple[str, str], ...] = ()  # container tags of the segment (its job's digest)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def run_segment(task: SegmentTask, pipeline: Pipeline | None = None) -> SegmentD
         window=task.window,
         copy_streams=False,
         encode_for=task.final_output,
+        tags=dict(task.tags),
     )
     info = segment_file_info(task.output_path, task.time_base)
     return SegmentDone(

@@ -36,6 +36,17 @@ class SegmentFile:
     pts_first: int
     pts_last: int
     time_base: Fraction
+    job: str | None = None  # the job digest its container's tag names (None: no tag)
+
+
+SEGMENT_TAG = "comment"
+"""The container tag that names a segment's job (MP4 and MOV, the segment containers, keep it)."""
+_TAG_PREFIX = "vidsr job "
+
+
+def segment_tags(digest: str) -> dict[str, str]:
+    """The container tags a segment of the job ``digest`` is written with."""
+    return {SEGMENT_TAG: _TAG_PREFIX + digest}
 
 
 _OWN_SUFFIX = {".mp4": ".mp4", ".m4v": ".mp4", ".mov": ".mov"}
@@ -71,6 +82,7 @@ def segment_file_info(path: str, time_base: Fraction | None = None) -> SegmentFi
                 raise CorruptInputError(f"segment {path} has no video stream")
             stream = container.streams.video[0]
             src = stream.time_base
+            tag = container.metadata.get(SEGMENT_TAG, "")
             pts = [p.pts for p in container.demux(stream) if p.size and p.pts is not None]
     except av.FFmpegError as err:
         raise CorruptInputError(f"segment {path} is unreadable: {err}") from err
@@ -82,6 +94,7 @@ def segment_file_info(path: str, time_base: Fraction | None = None) -> SegmentFi
         pts_first=_rescale(min(pts), src, dst),
         pts_last=_rescale(max(pts), src, dst),
         time_base=dst,
+        job=tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else None,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -75,6 +76,7 @@ class VideoWriter:
         window: Window = Window(),
         time_base: Fraction | None = None,
         copy_streams: bool = True,
+        tags: Mapping[str, str] | None = None,
     ):
         self.info = info
         self.settings = settings
@@ -95,6 +97,7 @@ class VideoWriter:
             copy_streams = copy_streams and not settings.images and not settings.bare_frames
             if not settings.images:
                 self.container.metadata.update(info.metadata)
+                self.container.metadata.update(tags or {})
             self.copier = StreamCopier(info.path, self.container, window) if copy_streams else None
         except Exception:
             self.container.close()
