@@ -82,3 +82,11 @@ def test_pipeline_and_job_upscale_it(late_audio, tmp_path):
     assert video_times(job) == video_times(one)
     with av.open(str(job)) as c:
         assert [s.type for s in c.streams] == ["video"]
+
+
+def test_compare_reads_the_last_frame(late_audio):
+    """The before/after picture's reader met the same IndexError at the end of the file."""
+    from vidsr.quality.compare import read_picture
+
+    near_end = probe(str(late_audio)).duration_s - 0.1
+    assert read_picture(late_audio, time_s=near_end).ndim == 3

@@ -161,7 +161,7 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
     from vidsr.errors import CorruptInputError, InputNotFoundError
     from vidsr.media.formats import color_info, output_tags
     from vidsr.media.images import IMAGE_EXTENSIONS
-    from vidsr.media.probe import main_video_stream, open_input
+    from vidsr.media.probe import demux, main_video_stream, open_input
 
     path = Path(path)
     if not path.is_file():
@@ -175,7 +175,8 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
     try:
         with open_input(str(path)) as container:
             stream = main_video_stream(container)
-            for frame in container.decode(stream):
+            frames = (f for packet in demux(container, stream) for f in packet.decode())
+            for frame in frames:
                 if frame.time is not None and frame.time + 1e-6 < time_s:
                     continue
                 color = color_info(frame, stream.codec_context, stream.width, stream.height)
@@ -186,7 +187,7 @@ def read_picture(path: str | Path, time_s: float = 0.0) -> np.ndarray:
                     src_color_range=tags["color_range"],
                 )
                 return rgb.to_ndarray()
-    except (av.error.FFmpegError, IndexError) as exc:
+    except av.error.FFmpegError as exc:
         raise CorruptInputError(f"cannot read a frame from {path}: {exc}") from exc
     raise CorruptInputError(f"{path} has no frame at {time_s} s")
 
