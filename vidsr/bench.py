@@ -191,7 +191,7 @@ def run_stages(
 ) -> dict[str, Any]:
     """Run the pipeline's stages one after another, each timed alone, writing ``output_path``.
 
-    Decodes the options' window, converts and upscales ``options.batch_size`` frames at a time,
+    Decodes the options' window, converts and upscales ``options.batch_on(device)`` frames at a time,
     applies ``post_stage`` if given, converts back and encodes, with no threads: the sequential
     reference the overlapped pipeline must match bit for bit. Returns ``{"frames": N,
     "stages": {name: {"s", "cpu_s", "fps", "peak_rss_mb"}}}`` (wall and CPU seconds; ``color``
@@ -233,8 +233,9 @@ def run_stages(
                 )
             )
 
-    for i in range(0, len(frames), options.batch_size):
-        batch = frames[i : i + options.batch_size]
+    size = options.batch_on(upscaler.device.type)
+    for i in range(0, len(frames), size):
+        batch = frames[i : i + size]
         pending.extend(f.pts for f in batch)
         with color_in.time(sync):
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
@@ -492,7 +493,7 @@ def run_bench(
         "device": str(upscaler.device),
         "precision": str(upscaler.dtype).removeprefix("torch."),
         "compiled": upscaler.compiled,
-        "batch_size": options.batch_size,
+        "batch_size": options.batch_on(upscaler.device.type),
         "encoder": f"{options.codec} preset {options.preset} crf {options.crf}",
         "input_size": [v.width, v.height],
         "load_s": load_s,
@@ -596,7 +597,7 @@ def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> No
     batch: list[PlanarFrame] = []
     for frame in decoder.frames():
         batch.append(frame)
-        if len(batch) == options.batch_size:
+        if len(batch) == options.batch_on(upscaler.device.type):
             break
     if not batch:
         raise VidsrError("no video frames in the selected window")
@@ -723,7 +724,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=16, help="frames to run (16)")
     parser.add_argument("--start", type=float, default=0.0, help="start time in seconds (0)")
-    parser.add_argument("--batch", type=int, default=d.batch_size, help="frames per model call")
+    parser.add_argument(
+        "--batch", type=int, default=d.batch_size, help="frames per model call (1 on CPU, 4 on GPU)"
+    )
     parser.add_argument("--codec", default=d.codec, help=f"video encoder ({d.codec})")
     parser.add_argument("--preset", default=d.preset, help=f"encoder preset ({d.preset})")
     parser.add_argument("--crf", type=int, default=d.crf, help=f"encoder quality ({d.crf})")

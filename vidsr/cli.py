@@ -67,7 +67,9 @@ def _add_upscale(sub) -> None:
         "libsvtav1, libvpx-vp9, ffv1, ...",
     )
     p.add_argument("--pix-fmt", default=None, help="output pixel format (default: source depth)")
-    p.add_argument("--batch", type=int, default=4, help="frames per model call (4)")
+    p.add_argument(
+        "--batch", type=int, default=None, help="frames per model call (1 on CPU, 4 on GPU)"
+    )
     p.add_argument(
         "--compile",
         default="auto",
