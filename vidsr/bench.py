@@ -191,9 +191,9 @@ def run_stages(
 ) -> dict[str, Any]:
     """Run the pipeline's stages one after another, each timed alone, writing ``output_path``.
 
-    Decodes the options' window, converts and upscales ``options.batch_on(device)`` frames at a time,
-    applies ``post_stage`` if given, converts back and encodes, with no threads: the sequential
-    reference the overlapped pipeline must match bit for bit. Returns ``{"frames": N,
+    Decodes the options' window, converts and upscales ``options.batch_on(device)`` frames at a
+    time, applies ``post_stage`` if given, converts back and encodes, with no threads: the
+    sequential reference the overlapped pipeline must match bit for bit. Returns ``{"frames": N,
     "stages": {name: {"s", "cpu_s", "fps", "peak_rss_mb"}}}`` (wall and CPU seconds; ``color``
     also splits them into ``in_*`` (planes -> RGB) and ``out_*`` (RGB -> planes)).
     """
