@@ -109,8 +109,9 @@ def main() -> int:
                 row = run_once(clip, Path(tmp) / f"{name}.mp4", args, env)
                 rows[name].append(row)
                 print(
-                    f"rep {rep} {name:>10}: peak {row['peak_mb']:7.0f} MB  wall {row['wall_s']:6.1f} s"
-                    f"  cpu {row['cpu_s']:6.1f} s  faults {row['minor_faults']:.0f}  rc {row['rc']}",
+                    f"rep {rep} {name:>10}: peak {row['peak_mb']:7.0f} MB"
+                    f"  wall {row['wall_s']:6.1f} s  cpu {row['cpu_s']:6.1f} s"
+                    f"  faults {row['minor_faults']:.0f}  rc {row['rc']}",
                     flush=True,
                 )
     first = configs[0][0]
