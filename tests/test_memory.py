@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import av
+import numpy as np
 
 from tests.clips import video_size
 
@@ -64,3 +68,88 @@ def test_too_small_a_limit_is_a_clear_error(clip_factory, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "too small" in lines[0] and "--temporal off" in lines[0]
     assert not out.exists()
+
+
+# --- the default batch (issue 17: the default memory footprint) ---------------------------------
+
+
+def test_default_batch_is_one_frame_on_the_cpu_and_four_on_a_gpu():
+    from vidsr.cli import build_parser
+    from vidsr.config import CPU_BATCH, GPU_BATCH, UpscaleOptions
+
+    assert (CPU_BATCH, GPU_BATCH) == (1, 4)
+    options = UpscaleOptions()
+    assert options.batch_size is None
+    assert (options.batch_on("cpu"), options.batch_on("cuda")) == (1, 4)
+    assert UpscaleOptions(batch_size=3).batch_on("cpu") == 3  # --batch still wins
+    assert build_parser().parse_args(["upscale", "in.mp4"]).batch is None
+
+
+def test_the_memory_plan_starts_from_the_device_default(clip_factory):
+    """Without --max-memory the plan is the default batch; with it, the plan never raises the
+    batch above it (and the decode queue holds that many frames per item)."""
+    from vidsr.config import UpscaleOptions
+    from vidsr.media.probe import probe
+    from vidsr.models import load_model
+    from vidsr.pipeline import Pipeline
+
+    src = clip_factory("plan.mp4", width=64, height=48, frames=2, audio=False)
+    info = probe(str(src))
+    up = load_model("bicubic", device="cpu", scale=4)
+    assert Pipeline(UpscaleOptions(model="bicubic"))._plan_memory(up, info, 192, 256) == 1
+    roomy = UpscaleOptions(model="bicubic", max_memory=16 << 30)
+    assert Pipeline(roomy)._plan_memory(up, info, 192, 256) == 1
+    four = UpscaleOptions(model="bicubic", max_memory=16 << 30, batch_size=4)
+    assert Pipeline(four)._plan_memory(up, info, 192, 256) == 4
+
+
+def planes_of(path: Path) -> list[np.ndarray]:
+    """Every decoded frame of the first video stream, as its raw planar array."""
+    with av.open(str(path)) as c:
+        return [f.to_ndarray() for f in c.decode(c.streams.video[0])]
+
+
+def _real_crop(shared_data, path, frames: int = 6) -> None:
+    """The first frames of chaplin, a 96x64 crop, coded losslessly (FFV1): real video, small."""
+    clip = shared_data / "clips" / "chaplin_h264_mp3_640x360.mp4"
+    with av.open(str(clip)) as inp, av.open(str(path), "w") as out:
+        stream = out.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for i, frame in enumerate(inp.decode(video=0)):
+            if i == frames:
+                break
+            full = frame.to_ndarray(format="yuv420p")  # (h*3/2, w): Y, then U and V rows
+            y = full[:360, 272:368][148:212]
+            u = full[360:450].reshape(180, 320)[74:106, 136:184]
+            v = full[450:540].reshape(180, 320)[74:106, 136:184]
+            crop = av.VideoFrame.from_ndarray(
+                np.concatenate([y, u.reshape(16, 96), v.reshape(16, 96)]), format="yuv420p"
+            )
+            crop.pts = i
+            out.mux(stream.encode(crop))
+        out.mux(stream.encode(None))
+
+
+def test_default_batch_output_matches_batch_4_within_a_rounding(shared_data, tmp_path):
+    """The default model on real video, batch 1 (the new CPU default) against batch 4 (the old
+    one): oneDNN runs other fp32 kernels for other batch sizes (about 4e-7 apart), so a value may
+    round the other way, never more than one level, and only rarely."""
+    from vidsr.config import UpscaleOptions
+    from vidsr.models import load_model
+    from vidsr.pipeline import Pipeline
+
+    src = tmp_path / "chaplin_crop.mkv"
+    _real_crop(shared_data, src)
+    up = load_model("realesr-animevideov3", device="cpu", precision="fp32")
+    outs = {}
+    for batch in (None, 4):
+        options = UpscaleOptions(codec="ffv1", batch_size=batch, device="cpu", precision="fp32")
+        outs[batch] = tmp_path / f"batch{batch}.mkv"
+        Pipeline(options, upscaler=up).run(str(src), str(outs[batch]))
+    got, old = planes_of(outs[None]), planes_of(outs[4])
+    assert len(got) == len(old) == 6
+    diff = np.concatenate(
+        [np.abs(a.astype(int) - b.astype(int)).ravel() for a, b in zip(got, old, strict=True)]
+    )
+    assert diff.max() <= 1
+    assert (diff > 0).mean() < 1e-3, f"{(diff > 0).mean():.2e} of the values differ"

@@ -189,9 +189,9 @@ def run_stages(
 ) -> dict[str, Any]:
     """Run the pipeline's stages one after another, each timed alone, writing ``output_path``.
 
-    Decodes the options' window, converts and upscales ``options.batch_size`` frames at a time,
-    applies ``post_stage`` if given, converts back and encodes, with no threads: the sequential
-    reference the overlapped pipeline must match bit for bit. Returns ``{"frames": N,
+    Decodes the options' window, converts and upscales ``options.batch_on(device)`` frames at a
+    time, applies ``post_stage`` if given, converts back and encodes, with no threads: the
+    sequential reference the overlapped pipeline must match bit for bit. Returns ``{"frames": N,
     "stages": {name: {"s", "cpu_s", "fps", "peak_rss_mb"}}}`` (wall and CPU seconds; ``color``
     also splits them into ``in_*`` (planes -> RGB) and ``out_*`` (RGB -> planes)).
     """
@@ -231,8 +231,9 @@ def run_stages(
                 )
             )
 
-    for i in range(0, len(frames), options.batch_size):
-        batch = frames[i : i + options.batch_size]
+    size = options.batch_on(upscaler.device.type)
+    for i in range(0, len(frames), size):
+        batch = frames[i : i + size]
         pending.extend(f.pts for f in batch)
         with color_in.time(sync):
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
@@ -490,7 +491,7 @@ def run_bench(
         "device": str(upscaler.device),
         "precision": str(upscaler.dtype).removeprefix("torch."),
         "compiled": upscaler.compiled,
-        "batch_size": options.batch_size,
+        "batch_size": options.batch_on(upscaler.device.type),
         "encoder": f"{options.codec} preset {options.preset} crf {options.crf}",
         "input_size": [v.width, v.height],
         "load_s": load_s,
@@ -594,7 +595,7 @@ def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> No
     batch: list[PlanarFrame] = []
     for frame in decoder.frames():
         batch.append(frame)
-        if len(batch) == options.batch_size:
+        if len(batch) == options.batch_on(upscaler.device.type):
             break
     if not batch:
         raise VidsrError("no video frames in the selected window")

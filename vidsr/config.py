@@ -30,6 +30,20 @@ MIN_TILE = 32
 """Smallest tile (LR pixels): --tile below it is refused (a tile that small is mostly the
 overlap each tile carries, and runs for minutes on a short clip); out-of-memory falls back to
 no smaller tile."""
+GPU_BATCH = 4
+"""Frames per model call on a GPU when ``--batch`` is not given (bigger calls fill it better)."""
+CPU_BATCH = 1
+"""Frames per model call on the CPU when ``--batch`` is not given: one frame already keeps every
+core busy, and each more frame in a call adds its full-resolution buffers to the peak (8 frames
+of chaplin 640x360 -> 2560x1440: batch 4 peaked at 3.03 GB, batch 1 at 2.00 GB, CPU time within
+3%; ``scripts/bench_memory.py``)."""
+
+
+def default_batch(device_type: str) -> int:
+    """Frames per model call on a device of this type (``cpu``, ``cuda``, ...) by default."""
+    return CPU_BATCH if device_type == "cpu" else GPU_BATCH
+
+
 MAX_SECONDS = 1e9
 """Largest --start/--duration taken (31 years: beyond it times overflow FFmpeg's counters)."""
 MIN_FPS, MAX_FPS = 0.01, 1000
@@ -64,7 +78,7 @@ class UpscaleOptions:
     device: str = "auto"
     precision: str = "auto"
     compile: str = "auto"  # torch.compile: auto (CUDA only), on, off
-    batch_size: int = 4
+    batch_size: int | None = None  # frames per model call; None: default_batch(device)
     codec: str = "auto"  # libx264; VP9/AV1 for .webm (vidsr.media.encoders)
     crf: int = 18
     preset: str = "medium"
@@ -81,6 +95,10 @@ class UpscaleOptions:
     apply_rotation: bool = False
     max_memory: int | None = None  # bytes; frames are tiled and batches shrunk to stay under it
 
+    def batch_on(self, device_type: str) -> int:
+        """Frames per model call on a device of this type: ``batch_size``, or the default."""
+        return self.batch_size or default_batch(device_type)
+
     def __post_init__(self) -> None:
         if self.scale is not None:
             check_number("--scale", self.scale, low=1, high=8)
@@ -90,7 +108,8 @@ class UpscaleOptions:
                 f"--tile must be 0 (whole frames) or at least {MIN_TILE} pixels, got {self.tile}: "
                 "smaller tiles are mostly overlap and run for minutes"
             )
-        check_number("batch size", self.batch_size, integer=True, low=1)
+        if self.batch_size is not None:
+            check_number("batch size", self.batch_size, integer=True, low=1)
         check_number("--crf", self.crf, integer=True, low=0, high=63)
         check_number("--start", self.start, low=0, high=MAX_SECONDS)
         if self.duration is not None:

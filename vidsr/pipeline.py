@@ -238,7 +238,7 @@ class Pipeline:
         """
         o = self.options
         if o.max_memory is None or upscaler.device.type != "cpu":
-            return o.batch_size
+            return o.batch_on(upscaler.device.type)
         used = current_rss()
         lr_px, hr_px = info.video.height * info.video.width, height * width
         # float RGB out of the model (+ resize), one batch queued for and one in the post
@@ -254,7 +254,7 @@ class Pipeline:
         def need(batch: int) -> int:
             return batch * per_frame + held(batch)
 
-        batch = o.batch_size
+        batch = o.batch_on(upscaler.device.type)
         while batch > 1 and need(batch) > free * 0.5:
             batch -= 1
         model_budget = free - need(batch)

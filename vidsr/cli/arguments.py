@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from fractions import Fraction
 
-from vidsr.config import DEFAULT_MODEL
+from vidsr.config import CPU_BATCH, DEFAULT_MODEL, GPU_BATCH
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -61,3 +61,14 @@ def seconds(text: str) -> float:
     for part in parts:
         value = value * 60 + part
     return value
+
+
+def add_batch_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--batch``: frames per model call (default: the device's, see
+    :func:`vidsr.config.default_batch`)."""
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help=f"frames per model call ({CPU_BATCH} on CPU, {GPU_BATCH} on GPU)",
+    )

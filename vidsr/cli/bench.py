@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from vidsr.bench import format_table, run_bench
-from vidsr.cli.arguments import add_model_arguments
+from vidsr.cli.arguments import add_batch_argument, add_model_arguments
 from vidsr.config import UpscaleOptions
 
 
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=16, help="frames to run (16)")
     parser.add_argument("--start", type=float, default=0.0, help="start time in seconds (0)")
-    parser.add_argument("--batch", type=int, default=d.batch_size, help="frames per model call")
+    add_batch_argument(parser)
     parser.add_argument("--codec", default=d.codec, help=f"video encoder ({d.codec})")
     parser.add_argument("--preset", default=d.preset, help=f"encoder preset ({d.preset})")
     parser.add_argument("--crf", type=int, default=d.crf, help=f"encoder quality ({d.crf})")

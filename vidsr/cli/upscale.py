@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidsr.cli.arguments import add_model_arguments, fraction, seconds
+from vidsr.cli.arguments import add_batch_argument, add_model_arguments, fraction, seconds
 from vidsr.cli.exit_codes import EXIT_ERROR
 from vidsr.config import JobOptions, UpscaleOptions
 
@@ -37,9 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "libsvtav1, libvpx-vp9, ffv1, ...",
     )
     p.add_argument("--pix-fmt", default=None, help="output pixel format (default: source depth)")
-    p.add_argument(
-        "--batch", type=int, default=d.batch_size, help=f"frames per model call ({d.batch_size})"
-    )
+    add_batch_argument(p)
     p.add_argument(
         "--compile",
         default="auto",
