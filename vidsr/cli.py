@@ -12,7 +12,7 @@ import signal
 import sys
 from fractions import Fraction
 
-from vidsr.cli_args import add_model_arguments
+from vidsr.cli_args import add_model_arguments, add_reuse_argument
 from vidsr.config import DEFAULT_MODEL
 
 EXIT_ERROR = 1
@@ -108,6 +108,7 @@ def _add_upscale(sub) -> None:
         default="auto",
         help="deblock compressed input before upscaling: auto (default), off or a strength",
     )
+    add_reuse_argument(p)
     p.add_argument(
         "--apply-rotation",
         action="store_true",
@@ -184,6 +185,7 @@ def _add_eval(sub) -> None:
         "or a number in [0, 1]",
     )
     v.add_argument("--lookahead", type=int, default=None, help="stabiliser look-ahead (2)")
+    add_reuse_argument(v)
     v.add_argument("--batch", type=int, default=None, help="frames per model call (4)")
 
 
@@ -240,6 +242,7 @@ def _cmd_upscale(args) -> int:
         temporal=args.temporal,
         lookahead=args.lookahead,
         deblock=args.deblock,
+        reuse=args.reuse,
         apply_rotation=args.apply_rotation,
         max_memory=parse_size(args.max_memory) if args.max_memory else None,
     )
@@ -398,6 +401,7 @@ def _check_eval_args(args) -> None:
     given = [n for n in names if getattr(args, n[2:].replace("-", "_")) not in (None, 0)]
     if not args.video:
         given += [n for n in ("--temporal", "--lookahead") if getattr(args, n[2:]) is not None]
+        given += ["--reuse"] if args.reuse != "auto" else []
     if given:
         kind = "an image set" if args.video else "--video"
         raise InvalidOptionError(f"{', '.join(given)} only apply to {kind}")
@@ -458,6 +462,7 @@ def _eval_video(args) -> int:
         lookahead=TEMPORAL_LOOKAHEAD if args.lookahead is None else args.lookahead,
         batch=args.batch or 4,
         ssim=not args.no_ssim,
+        reuse=args.reuse,
     )
     if args.json:
         print(json.dumps(json_ready(r), indent=1))
@@ -484,6 +489,13 @@ def _eval_video(args) -> int:
         print(
             f"{name:<{width}}{m['psnr']:>8.3f}{ssim:>8.4f}{m['warping_error']:>10.2f}{m['tof']:>7.3f}"
             f"{m['flicker']:>9.3f}{m['blockiness']:>8.3f}{m['fps']:>8.2f}"
+        )
+    reuse = r.get("reuse")
+    if reuse:
+        print(
+            f"reuse: {reuse['tile_fraction']:.0%} of tiles computed, {reuse['frames_skipped']} of "
+            f"{reuse['frames']} frames skipped, {reuse['pixel_fraction']:.0%} of the model's "
+            f"pixels ({r['model_seconds']:.2f} s in the model)"
         )
     return 0
 

@@ -38,3 +38,15 @@ def add_model_arguments(
     parser.add_argument(
         "--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)"
     )
+
+
+def add_reuse_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--reuse auto|off|LEVEL`` (``upscale``, ``bench``, ``eval --video``)."""
+    from vidsr.reuse.level import AUTO_REUSE
+
+    parser.add_argument(
+        "--reuse",
+        default="auto",
+        help=f"compute only the regions whose input changed by more than LEVEL (of 255) and "
+        f"keep the rest: auto ({AUTO_REUSE}), off or LEVEL (0: exact repeats only)",
+    )
