@@ -5,10 +5,11 @@ consecutive frames of one run (one window or job segment: :meth:`reset` starts a
 frame it decides from the inputs alone (:mod:`vidsr.reuse.changes`): the whole frame (the first
 frame, a refresh every ``refresh`` frames, or when the changed tiles with their context would
 cost as much as the frame), no model at all (no tile changed: a duplicate frame), or the changed
-tiles only. A changed tile runs as a window of ``tile + 2 * margin`` input pixels (``margin`` =
-the architecture's receptive field, rounded up to its input multiple), moved inside the frame
-at its edges so that the network sees the frame's own border; the windows of a batch run as
-batches. Only the tile's own output pixels are written into the kept output.
+tiles only. Changed tiles that touch are one region; a region runs as one window, its bounding
+box grown by ``margin`` input pixels (the architecture's receptive field, rounded up to its
+input multiple) and clipped at the frame's edges, where the network then sees the frame's own
+border. Only the changed tiles' own output pixels are written into the kept output, so a tile
+that did not change keeps exactly the output it had.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ DEFAULT_TILE = 48
 """Side of a change-map tile in input pixels (README, reuse section: measured)."""
 DEFAULT_REFRESH = 60
 """The whole frame is computed at least every this many frames (README, reuse section)."""
-WINDOWS_PER_CALL = 8
-"""Windows run through the network in one call."""
 
 
 @dataclass
@@ -66,12 +65,44 @@ class ReuseCounters:
         }
 
 
+Box = tuple[int, int, int, int]
+"""A region in input pixels: (y0, y1, x0, x1)."""
+
+
+@dataclass(frozen=True)
+class _Region:
+    """Changed tiles that touch each other, and the window (their box plus context) they run
+    in; only the tiles' own pixels are written."""
+
+    tiles: tuple[Box, ...]
+    window: Box
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """One frame's decision: ``full``, or the (ty, tx) tiles to compute (empty: none)."""
+    """One frame's decision: ``full``, or the regions to compute (empty: none)."""
 
     full: bool
-    tiles: tuple[tuple[int, int], ...] = ()
+    regions: tuple[_Region, ...] = ()
+
+
+def _groups(tiles: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """``tiles`` (ty, tx) grouped by 8-connectivity."""
+    left = {(int(ty), int(tx)) for ty, tx in tiles}
+    groups = []
+    while left:
+        stack = [left.pop()]
+        group = []
+        while stack:
+            ty, tx = stack.pop()
+            group.append((ty, tx))
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    if (ty + dy, tx + dx) in left:
+                        left.remove((ty + dy, tx + dx))
+                        stack.append((ty + dy, tx + dx))
+        groups.append(sorted(group))
+    return sorted(groups)
 
 
 def supports_reuse(upscaler: Upscaler) -> bool:
@@ -124,16 +155,10 @@ class RegionReuse:
         self._kept: torch.Tensor | None = None
         self._since_full = 0
 
-    @property
-    def window(self) -> int:
-        """Side of the window a changed tile runs in (input pixels)."""
-        return self.tile + 2 * self.margin
-
     def _plan(self, frame: torch.Tensor) -> _Plan:
         """Decide for one frame (C, h, w) from the inputs alone, and update the references."""
         h, w = frame.shape[-2:]
-        fits = h >= self.window and w >= self.window
-        if self._reference is None or self._since_full + 1 >= self.refresh or not fits:
+        if self._reference is None or self._since_full + 1 >= self.refresh:
             self._reference = frame.clone()
             self._since_full = 0
             return _Plan(full=True)
@@ -143,75 +168,67 @@ class RegionReuse:
         # threshold of the inputs it came from (see vidsr.reuse.changes)
         self._reference = torch.where(changed, frame, self._reference)
         tiles = changed_tiles(changed, self.tile, self.reach)
-        count = int(tiles.sum())
-        if count * self.window**2 >= h * w:  # the windows cost at least the frame
+        regions = tuple(self._region(g, h, w) for g in _groups(tiles.nonzero().tolist()))
+        if sum(_area(r.window) for r in regions) >= h * w:  # as costly as the whole frame
             self._since_full = 0
             return _Plan(full=True)
-        where = tiles.nonzero().tolist()
-        return _Plan(full=False, tiles=tuple((int(y), int(x)) for y, x in where))
+        return _Plan(full=False, regions=regions)
 
-    def _window_origin(self, start: int, size: int) -> int:
-        """Where a window around a tile starting at ``start`` begins (inside the frame,
-        aligned to the network's input multiple)."""
-        multiple = self.upscaler.info.multiple
-        origin = min(max(0, start - self.margin), size - self.window)
-        return origin // multiple * multiple
+    def _region(self, group: list[tuple[int, int]], h: int, w: int) -> _Region:
+        """The tiles of ``group`` in pixels, and the window they run in."""
+        t, m, multiple = self.tile, self.margin, self.upscaler.info.multiple
+        boxes = tuple((ty * t, min(h, ty * t + t), tx * t, min(w, tx * t + t)) for ty, tx in group)
+        y0, x0 = min(b[0] for b in boxes), min(b[2] for b in boxes)
+        y1, x1 = max(b[1] for b in boxes), max(b[3] for b in boxes)
+        wy0, wx0 = max(0, y0 - m) // multiple * multiple, max(0, x0 - m) // multiple * multiple
+        wy1 = min(h, -(-(y1 + m) // multiple) * multiple)
+        wx1 = min(w, -(-(x1 + m) // multiple) * multiple)
+        return _Region(boxes, (wy0, wy1, wx0, wx1))
 
     def __call__(self, lr: torch.Tensor) -> torch.Tensor:
         """Upscale a batch (N, 3, h, w) of consecutive frames like ``upscaler(lr)``."""
         plans = [self._plan(frame) for frame in lr]
         n, _, h, w = lr.shape
         th, tw = -(-h // self.tile), -(-w // self.tile)
+        full = [i for i, p in enumerate(plans) if p.full]
         c = self.counters
         c.frames += n
         c.tiles_total += n * th * tw
         c.pixels_total += n * h * w
-        full = [i for i, p in enumerate(plans) if p.full]
         c.frames_full += len(full)
-        c.frames_skipped += sum(1 for p in plans if not p.full and not p.tiles)
-        c.tiles_computed += len(full) * th * tw + sum(len(p.tiles) for p in plans)
-        c.pixels_computed += len(full) * h * w + sum(len(p.tiles) for p in plans) * self.window**2
+        c.frames_skipped += sum(1 for p in plans if not p.full and not p.regions)
+        c.tiles_computed += len(full) * th * tw
+        c.pixels_computed += len(full) * h * w
         full_out = self.upscaler(lr[full]) if full else None
-        windows = [(i, ty, tx) for i, p in enumerate(plans) for ty, tx in p.tiles]
-        window_out = self._run_windows(lr, windows)
         s = self.upscaler.native_scale
         out: torch.Tensor | None = None
-        done = 0
         for i, plan in enumerate(plans):
             if plan.full:
                 assert full_out is not None
-                frame = full_out[full.index(i)]
-                self._kept = frame.clone()
+                self._kept = full_out[full.index(i)].clone()
             else:
                 assert self._kept is not None
-                for ty, tx in plan.tiles:
-                    y0, x0 = ty * self.tile, tx * self.tile
-                    y1, x1 = min(h, y0 + self.tile), min(w, x0 + self.tile)
-                    oy, ox = self._window_origin(y0, h), self._window_origin(x0, w)
-                    win = window_out[done]
-                    done += 1
-                    self._kept[:, y0 * s : y1 * s, x0 * s : x1 * s] = win[
-                        :, (y0 - oy) * s : (y1 - oy) * s, (x0 - ox) * s : (x1 - ox) * s
-                    ]
-                frame = self._kept
+                for region in plan.regions:
+                    self._compute(lr[i], region, s)
             if out is None:
-                out = torch.empty((n, *frame.shape), dtype=frame.dtype, device=frame.device)
-            out[i] = frame
+                out = torch.empty((n, *self._kept.shape), dtype=self._kept.dtype, device=lr.device)
+            out[i] = self._kept
         assert out is not None
         return out
 
-    def _run_windows(self, lr: torch.Tensor, windows: list[tuple[int, int, int]]) -> torch.Tensor:
-        """The network's output on every (frame, ty, tx) window, stacked in order."""
-        if not windows:
-            return lr.new_empty((0,))
-        h, w = lr.shape[-2:]
-        size = self.window
-        outs = []
-        for start in range(0, len(windows), WINDOWS_PER_CALL):
-            crops = []
-            for i, ty, tx in windows[start : start + WINDOWS_PER_CALL]:
-                oy = self._window_origin(ty * self.tile, h)
-                ox = self._window_origin(tx * self.tile, w)
-                crops.append(lr[i, :, oy : oy + size, ox : ox + size])
-            outs.append(self.upscaler(torch.stack(crops)))
-        return torch.cat(outs)
+    def _compute(self, frame: torch.Tensor, region: _Region, s: int) -> None:
+        """Run the network on ``region``'s window of ``frame`` and write its tiles' output."""
+        assert self._kept is not None
+        wy0, wy1, wx0, wx1 = region.window
+        y = self.upscaler(frame[None, :, wy0:wy1, wx0:wx1])[0]
+        for y0, y1, x0, x1 in region.tiles:
+            self._kept[:, y0 * s : y1 * s, x0 * s : x1 * s] = y[
+                :, (y0 - wy0) * s : (y1 - wy0) * s, (x0 - wx0) * s : (x1 - wx0) * s
+            ]
+        self.counters.tiles_computed += len(region.tiles)
+        self.counters.pixels_computed += _area(region.window)
+
+
+def _area(box: Box) -> int:
+    y0, y1, x0, x1 = box
+    return (y1 - y0) * (x1 - x0)
