@@ -22,10 +22,16 @@ from vidsr.models import Upscaler
 from vidsr.reuse.changes import changed_pixels, changed_tiles
 from vidsr.reuse.level import parse_reuse
 
-DEFAULT_TILE = 48
+DEFAULT_TILE = 16
 """Side of a change-map tile in input pixels (README, reuse section: measured)."""
 DEFAULT_REFRESH = 60
 """The whole frame is computed at least every this many frames (README, reuse section)."""
+REGION_SHARE = 0.75
+"""Regions run only when their windows hold less than this share of the frame's pixels: a
+window costs more per pixel than a whole frame (oneDNN builds kernels for each new shape;
+measured 1.12x on ucf_makeup), so near the whole frame, the whole frame is cheaper."""
+WINDOW_STEP = 16
+"""Window sides are rounded up to this many input pixels, so that few shapes recur."""
 
 
 @dataclass
@@ -169,7 +175,7 @@ class RegionReuse:
         self._reference = torch.where(changed, frame, self._reference)
         tiles = changed_tiles(changed, self.tile, self.reach)
         regions = tuple(self._region(g, h, w) for g in _groups(tiles.nonzero().tolist()))
-        if sum(_area(r.window) for r in regions) >= h * w:  # as costly as the whole frame
+        if sum(_area(r.window) for r in regions) >= REGION_SHARE * h * w:
             self._since_full = 0
             return _Plan(full=True)
         return _Plan(full=False, regions=regions)
@@ -180,9 +186,8 @@ class RegionReuse:
         boxes = tuple((ty * t, min(h, ty * t + t), tx * t, min(w, tx * t + t)) for ty, tx in group)
         y0, x0 = min(b[0] for b in boxes), min(b[2] for b in boxes)
         y1, x1 = max(b[1] for b in boxes), max(b[3] for b in boxes)
-        wy0, wx0 = max(0, y0 - m) // multiple * multiple, max(0, x0 - m) // multiple * multiple
-        wy1 = min(h, -(-(y1 + m) // multiple) * multiple)
-        wx1 = min(w, -(-(x1 + m) // multiple) * multiple)
+        wy0, wy1 = _span(y0 - m, y1 + m, h, multiple)
+        wx0, wx1 = _span(x0 - m, x1 + m, w, multiple)
         return _Region(boxes, (wy0, wy1, wx0, wx1))
 
     def __call__(self, lr: torch.Tensor) -> torch.Tensor:
@@ -227,6 +232,18 @@ class RegionReuse:
             ]
         self.counters.tiles_computed += len(region.tiles)
         self.counters.pixels_computed += _area(region.window)
+
+
+def _span(start: int, end: int, size: int, multiple: int) -> tuple[int, int]:
+    """A window side covering ``start .. end`` inside ``0 .. size``: its length rounded up to
+    :data:`WINDOW_STEP` (moved back from the frame's end if need be), its start aligned to
+    ``multiple``; only ever larger than asked for."""
+    start = max(0, start) // multiple * multiple
+    length = min(size, -(-(min(size, end) - start) // WINDOW_STEP) * WINDOW_STEP)
+    if start + length > size:
+        start = (size - length) // multiple * multiple
+        length = size - start
+    return start, start + length
 
 
 def _area(box: Box) -> int:
