@@ -1,9 +1,9 @@
 """Benchmark region reuse (``--reuse``) against ``--reuse off`` on the shared clips.
 
 For every clip: a lossless extract of ``--frames`` frames (centre-cropped to at most
-``--max-size`` input pixels a side, re-encoded with libx264 qp 0 so the decoded pixels, coding
+``--max-width`` x ``--max-height``, re-encoded with libx264 qp 0 so the decoded pixels, coding
 noise included, stay exactly the source's) runs through the whole pipeline (default model and
-options, x4) with reuse on and off, alternating in one process; then ``vidsr eval --video``'s
+options, x4) with reuse on and off, alternating in one process after a warm-up run; then ``vidsr eval --video``'s
 measurement (first ``--eval-frames`` frames as ground truth, bicubic x4 down, lossless and each
 ``--crf``) scores the model with reuse on and off. Prints one table per clip (``--json``: all).
 
@@ -85,6 +85,7 @@ def bench_clip(name: str, args: argparse.Namespace, upscaler, tmp: Path) -> dict
     note = extract(DATA / file, clip, first, args.frames, args.max_width, args.max_height)
     on = UpscaleOptions(reuse=args.level, temporal=args.temporal)
     off = replace(on, reuse="off")
+    Pipeline(replace(off, duration=0.2), upscaler=upscaler).run(str(clip), str(tmp / "warm.mp4"))
     runs: dict[str, list[dict]] = {"on": [], "off": []}
     for rep in range(args.repeat):
         order = (("on", on), ("off", off)) if rep % 2 == 0 else (("off", off), ("on", on))

@@ -205,12 +205,15 @@ class RegionReuse:
         c.tiles_computed += len(full) * th * tw
         c.pixels_computed += len(full) * h * w
         full_out = self.upscaler(lr[full]) if full else None
+        if full_out is not None and len(full) == n:  # nothing to reuse: no copies either
+            self._kept = full_out[-1]
+            return full_out
         s = self.upscaler.native_scale
         out: torch.Tensor | None = None
         for i, plan in enumerate(plans):
             if plan.full:
                 assert full_out is not None
-                self._kept = full_out[full.index(i)].clone()
+                self._kept = full_out[full.index(i)]  # a row of its own: safe to write into
             else:
                 assert self._kept is not None
                 for region in plan.regions:
