@@ -190,6 +190,7 @@ class RegionReuse:
         wx0, wx1 = _span(x0 - m, x1 + m, w, multiple)
         return _Region(boxes, (wy0, wy1, wx0, wx1))
 
+    @torch.inference_mode()  # the kept output is the model's (inference) tensor: written here
     def __call__(self, lr: torch.Tensor) -> torch.Tensor:
         """Upscale a batch (N, 3, h, w) of consecutive frames like ``upscaler(lr)``."""
         plans = [self._plan(frame) for frame in lr]
