@@ -3,9 +3,10 @@
 For every clip: a lossless extract of ``--frames`` frames (centre-cropped to at most
 ``--max-width`` x ``--max-height``, re-encoded with libx264 qp 0 so the decoded pixels, coding
 noise included, stay exactly the source's) runs through the whole pipeline (default model and
-options, x4) with reuse on and off, alternating in one process after a warm-up run; then ``vidsr eval --video``'s
-measurement (first ``--eval-frames`` frames as ground truth, bicubic x4 down, lossless and each
-``--crf``) scores the model with reuse on and off. Prints one table per clip (``--json``: all).
+options, x4) with reuse on and off, alternating in one process after a warm-up run; then
+``vidsr eval --video``'s measurement (first ``--eval-frames`` frames as ground truth, bicubic
+x4 down, lossless and each ``--crf``) scores the model with reuse on and off. Prints one
+table per clip (``--json``: all).
 
     .venv/bin/python scripts/bench_reuse.py [--clips chaplin,bbb,ucf_makeup,foreman,fire2]
         [--frames 8] [--level 0] [--repeat 1] [--eval-frames 8] [--crf 28 35] [--json out.json]
