@@ -196,12 +196,13 @@ def run_stages(
     also splits them into ``in_*`` (planes -> RGB) and ``out_*`` (RGB -> planes)).
     """
     from vidsr.media.encode import EncodeSettings, VideoWriter
-    from vidsr.pipeline import Pipeline, make_decoder
+    from vidsr.pipeline import Pipeline, make_decoder, reuse_for
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
     decoder = make_decoder(info, window, options)
     in_layout = decoder.layout
+    model = reuse_for(options, upscaler) or upscaler
     pix_fmt, geo = _geometry(info, upscaler, options, in_layout)
     color = info.video.color
     sync = _sync_for(upscaler.device)
@@ -238,7 +239,7 @@ def run_stages(
         with color_in.time(sync):
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
         with meters["model"].time(sync):
-            sr = upscaler(lr)
+            sr = model(lr)
         if post_stage is not None:
             with meters["temporal"].time(sync):
                 sr = post_stage.process(lr, sr)
@@ -465,7 +466,7 @@ def run_bench(
     from vidsr.media.encoders import choose_encoder
     from vidsr.media.probe import probe
     from vidsr.models import load_model
-    from vidsr.pipeline import load_model_for, temporal_stage
+    from vidsr.pipeline import load_model_for, reuse_for, temporal_stage
 
     if frames < 1:
         raise InvalidOptionError(f"frames must be at least 1, got {frames}")
@@ -504,7 +505,9 @@ def run_bench(
         best_whole: dict[str, Any] | None = None
         best_stages: dict[str, Any] | None = None
         best_off: dict[str, Any] | None = None  # the whole pipeline with the temporal stage off
+        best_full: dict[str, Any] | None = None  # the whole pipeline with --reuse off
         temporal_on = temporal_stage(options, upscaler) is not None
+        reuse_on = reuse_for(options, upscaler) is not None
         for _ in range(repeat):
             whole = _run_whole(clip, options, upscaler, str(Path(tmp) / f"whole{ext}"))
             if best_whole is None or whole["whole_s"] < best_whole["whole_s"]:
@@ -514,6 +517,11 @@ def run_bench(
                 off = _run_whole(clip, no_stage, upscaler, str(Path(tmp) / f"off{ext}"))
                 if best_off is None or off["whole_s"] < best_off["whole_s"]:
                     best_off = off
+            if reuse_on:
+                no_reuse = dataclasses.replace(options, reuse="off")
+                full = _run_whole(clip, no_reuse, upscaler, str(Path(tmp) / f"full{ext}"))
+                if best_full is None or full["whole_s"] < best_full["whole_s"]:
+                    best_full = full
             post = temporal_stage(options, upscaler)
             staged = run_stages(info, upscaler, options, str(Path(tmp) / f"stages{ext}"), post)
             best_stages = _fastest(best_stages, staged)
@@ -556,6 +564,14 @@ def run_bench(
         if best_off is not None:  # what the temporal stage adds to the pipeline's time
             result["whole_without_temporal_s"] = best_off["whole_s"]
             result["temporal_share"] = 1.0 - best_off["whole_s"] / whole_s
+        result["reuse"] = best_whole["reuse"]
+        if best_full is not None:  # what reusing the unchanged regions saves
+            result["whole_without_reuse_s"] = best_full["whole_s"]
+            result["reuse_speedup"] = best_full["whole_s"] / whole_s
+            full_busy = best_full["model_busy_s"]
+            result["reuse_model_saved"] = (
+                1.0 - best_whole["model_busy_s"] / full_busy if full_busy > 0 else None
+            )
         if baseline:
             reason = baseline_unavailable()
             if reason is not None:
@@ -623,6 +639,7 @@ def _run_whole(
         "model_busy_s": stats.model_seconds,
         "post_busy_s": stats.post_seconds,
         "peak_rss_mb": peak_rss_mb(),
+        "reuse": stats.reuse.as_dict() if stats.reuse is not None else None,
     }
 
 
@@ -673,6 +690,9 @@ def format_table(result: dict[str, Any]) -> str:
     if "temporal_share" in result:
         off_s = result["whole_without_temporal_s"]
         lines.append(f"{'  with temporal off':<24}{off_s:>8.2f}{n / off_s:>8.2f}")
+    if "reuse_speedup" in result:
+        full_s = result["whole_without_reuse_s"]
+        lines.append(f"{'  with --reuse off':<24}{full_s:>8.2f}{n / full_s:>8.2f}")
     base = result.get("baseline")
     if base and "skipped" not in base:
         lines.append(
@@ -690,6 +710,16 @@ def format_table(result: dict[str, Any]) -> str:
         f"{result['cpu_efficiency'] or 0:.2f} CPU time"
         f"   (model thread busy in the pipeline: {result['pipeline_model_busy_s']:.2f} s)"
     )
+    reuse = result.get("reuse")
+    if reuse:
+        saved = result.get("reuse_model_saved")
+        lines.append(
+            f"reuse                              {reuse['tile_fraction']:.0%} of tiles computed, "
+            f"{reuse['frames_skipped']} of {reuse['frames']} frames skipped, "
+            f"{reuse['pixel_fraction']:.0%} of the model's pixels"
+            + (f"; model time {saved:.0%} lower" if saved is not None else "")
+            + (f", whole {result['reuse_speedup']:.2f}x" if "reuse_speedup" in result else "")
+        )
     if "temporal_share" in result:
         lines.append(
             f"temporal stage share               {result['temporal_share']:.0%} of the whole "

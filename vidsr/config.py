@@ -94,6 +94,7 @@ class UpscaleOptions:
     deinterlace: str = "auto"
     apply_rotation: bool = False
     max_memory: int | None = None  # bytes; frames are tiled and batches shrunk to stay under it
+    reuse: str = "auto"  # auto|off|LEVEL: compute only the regions that changed (vidsr.reuse)
 
     def batch_on(self, device_type: str) -> int:
         """Frames per model call on a device of this type: ``batch_size``, or the default."""
@@ -127,13 +128,25 @@ class UpscaleOptions:
             rate = Fraction(self.fps)
             if max(rate.numerator, rate.denominator) >= 2**31:  # FFmpeg rates are int/int
                 raise InvalidOptionError(f"--fps {self.fps} is too fine: give it as N or N/M")
-        for name in ("model", "device", "precision", "compile", "codec", "preset", "temporal"):
+        for name in (
+            "model",
+            "device",
+            "precision",
+            "compile",
+            "codec",
+            "preset",
+            "temporal",
+            "reuse",
+        ):
             if not isinstance(getattr(self, name), str):
                 raise InvalidOptionError(f"{name} must be a string, got {getattr(self, name)!r}")
         from vidsr.strengths import parse_deblock, resolve_level
 
         resolve_level(self.temporal, classical=False)  # a bad --temporal fails here, before work
         parse_deblock(self.deblock)
+        from vidsr.reuse.level import parse_reuse
+
+        parse_reuse(self.reuse)
         if self.codec != AUTO:
             from vidsr.media.containers import video_encoder  # PyAV: only when a codec is named
 

@@ -39,6 +39,7 @@ from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path, remove_dead_temporaries
 from vidsr.plan import output_geometry
 from vidsr.process import status_kb
+from vidsr.reuse.regions import RegionReuse, ReuseCounters, region_reuse
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import MediaInfo, PlanarFrame, RunState, Window
 
@@ -79,6 +80,7 @@ class RunStats:
     model_seconds: float = 0.0
     post_seconds: float = 0.0  # the post stage (temporal), in its own thread
     wall_seconds: float = 0.0
+    reuse: ReuseCounters | None = None  # what --reuse skipped (None: reuse off)
     output: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -459,6 +461,9 @@ class Pipeline:
     def _model_loop(self, in_q, post_q, put, upscaler, color, in_layout, workers) -> None:
         """Decoded batches -> RGB -> model -> the post thread, until the decoder is done."""
         decode_thread = workers[0]
+        model = reuse_for(self.options, upscaler) or upscaler  # fresh state: this run only
+        if isinstance(model, RegionReuse):
+            self.stats.reuse = model.counters
         while True:
             _raise_first_error(workers)
             if self._cancel.is_set():
@@ -474,7 +479,7 @@ class Pipeline:
                 break
             started = time.perf_counter()
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
-            sr = upscaler(lr)
+            sr = model(lr)
             self.stats.model_seconds += time.perf_counter() - started
             meta = [(f.pts, f.warmup) for f in batch]
             if not put(post_q, (lr, sr, meta, batch[0].time_base)):
@@ -553,6 +558,12 @@ def load_model_for(options: UpscaleOptions) -> Upscaler:
         scale=options.scale,
         compile=options.compile,
     )
+
+
+def reuse_for(options: UpscaleOptions, upscaler: Upscaler) -> RegionReuse | None:
+    """The region reuse ``options.reuse`` asks for (fresh, no kept output), or None when it is
+    off or does not apply to this model (see :func:`vidsr.reuse.regions.supports_reuse`)."""
+    return region_reuse(upscaler, options.reuse)
 
 
 def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:

@@ -72,3 +72,15 @@ def add_batch_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup
         default=None,
         help=f"frames per model call ({CPU_BATCH} on CPU, {GPU_BATCH} on GPU)",
     )
+
+
+def add_reuse_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--reuse auto|off|LEVEL`` (``upscale``, ``bench``, ``eval --video``)."""
+    from vidsr.reuse.level import AUTO_REUSE
+
+    parser.add_argument(
+        "--reuse",
+        default="auto",
+        help=f"compute only the regions whose input changed by more than LEVEL (of 255) and "
+        f"keep the rest: auto ({AUTO_REUSE}), off or LEVEL (0: exact repeats only)",
+    )

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from vidsr.bench import format_table, run_bench
-from vidsr.cli.arguments import add_batch_argument, add_model_arguments
+from vidsr.cli.arguments import add_batch_argument, add_model_arguments, add_reuse_argument
 from vidsr.config import UpscaleOptions
 
 
@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lookahead", type=int, default=d.lookahead, help=f"its look-ahead ({d.lookahead})"
     )
+    add_reuse_argument(parser)
     parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep the fastest")
     parser.add_argument(
         "--baseline", action="store_true", help="also time the plain ffmpeg-pipe loop (fp32)"
@@ -54,6 +55,7 @@ def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
         start=args.start,
         temporal=args.temporal,
         lookahead=args.lookahead,
+        reuse=args.reuse,
     )
     return run_bench(
         args.clip, options, frames=args.frames, baseline=args.baseline, repeat=args.repeat

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidsr.cli.arguments import add_model_arguments, seconds
+from vidsr.cli.arguments import add_model_arguments, add_reuse_argument, seconds
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +36,7 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         "or a number in [0, 1]",
     )
     v.add_argument("--lookahead", type=int, default=None, help="stabiliser look-ahead (2)")
+    add_reuse_argument(v)
     v.add_argument("--batch", type=int, default=None, help="frames per model call (4)")
 
 
@@ -65,6 +66,7 @@ def _check_eval_args(args) -> None:
     given = [n for n in names if getattr(args, n[2:].replace("-", "_")) not in (None, 0)]
     if not args.video:
         given += [n for n in ("--temporal", "--lookahead") if getattr(args, n[2:]) is not None]
+        given += ["--reuse"] if args.reuse != "auto" else []
     if given:
         kind = "an image set" if args.video else "--video"
         raise InvalidOptionError(f"{', '.join(given)} only apply to {kind}")
@@ -126,6 +128,7 @@ def _eval_video(args) -> int:
         lookahead=TEMPORAL_LOOKAHEAD if args.lookahead is None else args.lookahead,
         batch=args.batch or 4,
         ssim=not args.no_ssim,
+        reuse=args.reuse,
     )
     if args.json:
         print(json.dumps(json_ready(r), indent=1))
@@ -152,6 +155,13 @@ def _eval_video(args) -> int:
         print(
             f"{name:<{width}}{m['psnr']:>8.3f}{ssim:>8.4f}{m['warping_error']:>10.2f}{m['tof']:>7.3f}"
             f"{m['flicker']:>9.3f}{m['blockiness']:>8.3f}{m['fps']:>8.2f}"
+        )
+    reuse = r.get("reuse")
+    if reuse:
+        print(
+            f"reuse: {reuse['tile_fraction']:.0%} of tiles computed, {reuse['frames_skipped']} of "
+            f"{reuse['frames']} frames skipped, {reuse['pixel_fraction']:.0%} of the model's "
+            f"pixels ({r['model_seconds']:.2f} s in the model)"
         )
     return 0
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from vidsr.cli.arguments import add_batch_argument, add_model_arguments, fraction, seconds
+from vidsr.cli.arguments import (
+    add_batch_argument,
+    add_model_arguments,
+    add_reuse_argument,
+    fraction,
+    seconds,
+)
 from vidsr.cli.exit_codes import EXIT_ERROR
 from vidsr.config import JobOptions, UpscaleOptions
 
@@ -78,6 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="deblock compressed input before upscaling: auto (default), off or a strength",
     )
+    add_reuse_argument(p)
     p.add_argument(
         "--apply-rotation",
         action="store_true",
@@ -132,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         temporal=args.temporal,
         lookahead=args.lookahead,
         deblock=args.deblock,
+        reuse=args.reuse,
         apply_rotation=args.apply_rotation,
         max_memory=parse_size(args.max_memory) if args.max_memory else None,
     )

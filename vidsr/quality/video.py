@@ -244,14 +244,20 @@ def evaluate_video_model(
     lookahead: int = TEMPORAL_LOOKAHEAD,
     batch: int = 4,
     ssim: bool = True,
+    reuse: str = "auto",
 ) -> dict[str, Any]:
     """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model` and score
-    it with :func:`evaluate_video`. The result also holds ``model``, ``precision``, ``device``."""
+    it with :func:`evaluate_video`, computing only changed regions as ``reuse`` says
+    (``--reuse``). The result also holds ``model``, ``precision``, ``device`` and ``reuse``
+    (:meth:`vidsr.reuse.regions.ReuseCounters.as_dict`, None when reuse is off)."""
+    from vidsr.reuse.regions import region_reuse
+
     upscaler, factor = load_for_evaluation(
         model, scale=scale, device=device, precision=precision, tile=tile
     )
+    reusing = region_reuse(upscaler, reuse)
     result = evaluate_video(
-        upscaler,
+        reusing or upscaler,
         video,
         factor,
         frames=frames,
@@ -261,4 +267,5 @@ def evaluate_video_model(
         batch=batch,
         ssim=ssim,
     )
-    return {**model_fields(upscaler), **result}
+    counters = reusing.counters.as_dict() if reusing is not None else None
+    return {**model_fields(upscaler), **result, "reuse": counters}

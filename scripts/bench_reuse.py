@@ -1,0 +1,188 @@
+"""Benchmark region reuse (``--reuse``) against ``--reuse off`` on the shared clips.
+
+For every clip: a lossless extract of ``--frames`` frames (centre-cropped to at most
+``--max-width`` x ``--max-height``, re-encoded with libx264 qp 0 so the decoded pixels, coding
+noise included, stay exactly the source's) runs through the whole pipeline (default model and
+options, x4) with reuse on and off, alternating in one process after a warm-up run; then
+``vidsr eval --video``'s measurement (first ``--eval-frames`` frames as ground truth, bicubic
+x4 down, lossless and each ``--crf``) scores the model with reuse on and off. Prints one
+table per clip (``--json``: all).
+
+    .venv/bin/python scripts/bench_reuse.py [--clips chaplin,bbb,ucf_makeup,foreman,fire2]
+        [--frames 8] [--level 0] [--repeat 1] [--eval-frames 8] [--crf 28 35] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vidsr.config import UpscaleOptions
+from vidsr.models import load_model
+from vidsr.pipeline import Pipeline
+from vidsr.quality.video import evaluate_video_model
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
+CLIPS = {  # name -> (file, first frame of the pipeline extract)
+    "chaplin": ("chaplin_h264_mp3_640x360.mp4", 48),
+    "bbb": ("bbb_hevc_1080p24_aac51.ts", 48),
+    "ucf_makeup": ("ucf_makeup_mpeg4asp_320x240_mp3.avi", 24),
+    "foreman": ("foreman_vp9_352x288_30.webm", 0),
+    "fire2": ("fire2_h264_vfr_1280x720_aac.mp4", 0),
+}
+
+
+def extract(src: Path, dst: Path, first: int, frames: int, max_w: int, max_h: int) -> str:
+    """Frames ``first .. first + frames`` of ``src``, centre-cropped to ``max_w`` x ``max_h``,
+    as lossless H.264 (4:2:0, qp 0) at 25 fps; returns a note of what was taken."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = inp.streams.video[0]
+        w, h = stream.codec_context.width, stream.codec_context.height
+        cw, ch = min(w, max_w) // 2 * 2, min(h, max_h) // 2 * 2
+        x0, y0 = (w - cw) // 4 * 2, (h - ch) // 4 * 2
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = cw, ch, "yuv420p"
+        v.codec_context.options = {"preset": "ultrafast", "qp": "0"}
+        n = 0
+        for i, frame in enumerate(inp.decode(stream)):
+            if i < first:
+                continue
+            plane = frame.reformat(format="yuv420p").to_ndarray()  # (h * 3/2, w)
+            y = plane[:h, :]
+            u = plane[h : h + h // 4, :].reshape(h // 2, w // 2)
+            vv = plane[h + h // 4 :, :].reshape(h // 2, w // 2)
+            yc = y[y0 : y0 + ch, x0 : x0 + cw]
+            uc = u[y0 // 2 : (y0 + ch) // 2, x0 // 2 : (x0 + cw) // 2]
+            vc = vv[y0 // 2 : (y0 + ch) // 2, x0 // 2 : (x0 + cw) // 2]
+            packed = np.concatenate([yc, uc.reshape(-1, cw), vc.reshape(-1, cw)])
+            out_frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
+            out_frame.pts, out_frame.time_base = n, Fraction(1, 25)
+            out.mux(v.encode(out_frame))
+            n += 1
+            if n == frames:
+                break
+        out.mux(v.encode(None))
+    return f"frames {first}-{first + n - 1}, {cw}x{ch} of {w}x{h}"
+
+
+def pts_of(path: Path) -> list[int]:
+    """Every video frame's pts in ``path``."""
+    with av.open(str(path)) as c:
+        return [f.pts for f in c.decode(c.streams.video[0])]
+
+
+def bench_clip(name: str, args: argparse.Namespace, upscaler, tmp: Path) -> dict:
+    """The pipeline and fidelity measurements of one clip."""
+    file, first = CLIPS[name]
+    clip = tmp / f"{name}.mkv"
+    note = extract(DATA / file, clip, first, args.frames, args.max_width, args.max_height)
+    on = UpscaleOptions(reuse=args.level, temporal=args.temporal)
+    off = replace(on, reuse="off")
+    Pipeline(replace(off, duration=0.2), upscaler=upscaler).run(str(clip), str(tmp / "warm.mp4"))
+    runs: dict[str, list[dict]] = {"on": [], "off": []}
+    for rep in range(args.repeat):
+        order = (("on", on), ("off", off)) if rep % 2 == 0 else (("off", off), ("on", on))
+        for key, options in order:
+            out = tmp / f"{name}-{key}.mp4"
+            started = time.perf_counter()
+            stats = Pipeline(options, upscaler=upscaler).run(str(clip), str(out))
+            runs[key].append(
+                {
+                    "whole_s": time.perf_counter() - started,
+                    "model_s": stats.model_seconds,
+                    "frames": stats.frames_encoded,
+                    "reuse": stats.reuse.as_dict() if stats.reuse else None,
+                }
+            )
+    same_pts = pts_of(tmp / f"{name}-on.mp4") == pts_of(tmp / f"{name}-off.mp4")
+    best = {k: min(v, key=lambda r: r["whole_s"]) for k, v in runs.items()}
+    row = {
+        "clip": name,
+        "extract": note,
+        "runs": runs,
+        "speedup": best["off"]["whole_s"] / best["on"]["whole_s"],
+        "model_saved": 1 - best["on"]["model_s"] / best["off"]["model_s"],
+        "reuse": best["on"]["reuse"],
+        "same_pts_and_count": same_pts,
+        "fidelity": [],
+    }
+    for crf in [None, *args.crf] if args.eval_frames else []:
+        scores = {}
+        for key, level in (("on", args.level), ("off", "off")):
+            r = evaluate_video_model(
+                upscaler.name,
+                DATA / file,
+                frames=args.eval_frames,
+                crf=crf,
+                temporal=args.temporal,
+                ssim=False,
+                reuse=level,
+                precision="auto",
+            )
+            model = r["methods"][0]
+            scores[key] = {
+                "psnr": model["psnr"],
+                "warping_error": model["warping_error"],
+                "tof": model["tof"],
+                "reuse": r["reuse"],
+            }
+        row["fidelity"].append({"crf": crf, **scores})
+    return row
+
+
+def print_row(row: dict) -> None:
+    on, off = row["runs"]["on"], row["runs"]["off"]
+    reuse = row["reuse"] or {}
+    print(
+        f"{row['clip']:<11} {row['extract']}: whole on {[round(r['whole_s'], 1) for r in on]} s,"
+        f" off {[round(r['whole_s'], 1) for r in off]} s -> {row['speedup']:.3f}x; model time "
+        f"{row['model_saved']:+.1%} saved; tiles computed {reuse.get('tile_fraction', 1):.1%}, "
+        f"model pixels {reuse.get('pixel_fraction', 1):.1%}, frames skipped "
+        f"{reuse.get('frames_skipped', 0)}; same pts {row['same_pts_and_count']}"
+    )
+    for f in row["fidelity"]:
+        crf = "lossless" if f["crf"] is None else f"CRF {f['crf']}"
+        a, b = f["on"], f["off"]
+        px = (a["reuse"] or {}).get("pixel_fraction", 1)
+        print(
+            f"    {crf:<9} Y-PSNR on {a['psnr']:.3f} off {b['psnr']:.3f} "
+            f"({a['psnr'] - b['psnr']:+.3f} dB); warp err {a['warping_error']:.2f} / "
+            f"{b['warping_error']:.2f}; tOF {a['tof']:.3f} / {b['tof']:.3f}; model pixels {px:.1%}"
+        )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clips", default=",".join(CLIPS))
+    p.add_argument("--frames", type=int, default=8, help="pipeline frames per clip (8)")
+    p.add_argument("--max-width", type=int, default=640)
+    p.add_argument("--max-height", type=int, default=360)
+    p.add_argument("--level", default="0", help="--reuse value measured against off (0)")
+    p.add_argument("--temporal", default="auto")
+    p.add_argument("--repeat", type=int, default=1, help="on/off pairs, alternating (1)")
+    p.add_argument("--eval-frames", type=int, default=8, help="0: no fidelity part (8)")
+    p.add_argument("--crf", type=int, nargs="*", default=[28, 35])
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+    upscaler = load_model("realesr-animevideov3")
+    print(f"model {upscaler!r}; --reuse {args.level} against off; temporal {args.temporal}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vidsr-bench-reuse-") as tmp:
+        for name in args.clips.split(","):
+            row = bench_clip(name, args, upscaler, Path(tmp))
+            print_row(row)
+            rows.append(row)
+            if args.json:
+                Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""RegionReuse on real decoded frames: still tiles kept bit for bit, moving ones recomputed,
+duplicates skip the model, resets and refreshes compute the whole frame."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.reuse.conftest import MOVING_FROM, decoded_rgb
+from vidsr.models import load_model
+from vidsr.reuse.regions import RegionReuse, region_reuse
+
+
+class CountingModel:
+    """Counts the network's calls and input pixels (a forward pre-hook on the module)."""
+
+    def __init__(self, upscaler):
+        self.calls = self.pixels = 0
+        self.handle = upscaler.module.register_forward_pre_hook(self._count)
+
+    def _count(self, module, args):
+        self.calls += 1
+        self.pixels += args[0].shape[0] * args[0].shape[-2] * args[0].shape[-1]
+
+
+@pytest.fixture
+def counting(small_model):
+    counter = CountingModel(small_model)
+    yield counter
+    counter.handle.remove()
+
+
+def test_still_tiles_are_kept_and_moving_tiles_recomputed(still_clip, small_model, counting):
+    lr = decoded_rgb(still_clip)
+    reuse = RegionReuse(small_model, 0.0, tile=16)
+    out = torch.cat([reuse(lr[i : i + 4]) for i in range(0, len(lr), 4)])
+    full = torch.cat([small_model(lr[i : i + 1]) for i in range(len(lr))])
+    s = small_model.native_scale
+    c = reuse.counters
+    assert c.frames == len(lr) and c.frames_full == 1 and c.frames_skipped == 0
+    assert 0 < c.tiles_computed - c.tiles_total / len(lr) < c.tiles_total / 2
+    assert c.pixel_fraction < 1.0
+    # tiles farther than the reach (+ chroma's 2 px) from the square are never recomputed
+    still = (MOVING_FROM - 2 - reuse.reach) // reuse.tile * reuse.tile * s
+    assert torch.equal(out[:, :, :, :still], full[:, :, :, :still])
+    # the moving square is recomputed: it moves in the output and matches the full frame
+    assert not torch.equal(out[1, :, :, MOVING_FROM * s :], out[0, :, :, MOVING_FROM * s :])
+    assert (out - full).abs().max() < 1e-4
+
+
+def test_duplicate_frames_skip_the_model(still_clip, small_model, counting):
+    lr = decoded_rgb(still_clip)[:2]
+    frames = torch.stack([lr[0], lr[0], lr[0], lr[1], lr[1]])
+    reuse = RegionReuse(small_model, 0.0, tile=16)
+    out = reuse(frames)
+    assert reuse.counters.frames_skipped == 3 and reuse.counters.frames_full == 1
+    assert torch.equal(out[1], out[0]) and torch.equal(out[2], out[0])
+    assert torch.equal(out[4], out[3])
+    before = counting.calls
+    reuse(frames[4:])  # the same frame again: no network call at all
+    assert counting.calls == before
+
+
+def test_reset_and_refresh_compute_the_whole_frame(still_clip, small_model):
+    lr = decoded_rgb(still_clip)[:6]
+    reuse = RegionReuse(small_model, 0.0, tile=16, refresh=3)
+    reuse(lr)
+    assert reuse.counters.frames_full == 2  # frames 0 and 3
+    reuse.reset()  # a segment start or a cut
+    reuse(lr[5:6])
+    assert reuse.counters.frames_full == 3
+
+
+def test_a_cut_computes_the_whole_frame(still_clip, small_model):
+    lr = decoded_rgb(still_clip)[:2]
+    cut = torch.stack([lr[0], lr[1], 1.0 - lr[1]])
+    reuse = RegionReuse(small_model, 0.0, tile=16)
+    out = reuse(cut)
+    assert reuse.counters.frames_full == 2
+    assert (out[2] - small_model(cut[2:])[0]).abs().max() < 1e-4
+
+
+def test_reach_is_the_architectures_receptive_field(small_model):
+    info = small_model.info
+    assert RegionReuse(small_model, 0.0).reach == info.receptive_field == 18
+    assert region_reuse(small_model, "off") is None
+    assert region_reuse(load_model("bicubic", scale=2), "0") is None  # nothing to save
+    assert region_reuse(small_model, "1.5").threshold == pytest.approx(1.5 / 255)
