@@ -33,6 +33,8 @@ from vidsr.strengths import parse_strength
 from vidsr.temporal_device import DeviceSplit, device_bytes
 from vidsr.temporal_device import blend as device_blend
 from vidsr.temporal_device import hold as device_hold
+from vidsr.temporal_device import keep_current as device_keep_current
+from vidsr.temporal_device import reconstruction_error
 from vidsr.temporal_device import split as device_split
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,13 @@ class Tuning:
     flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
     tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
     min_flow_side: int = 128  # flow is computed on the LR upscaled to at least this short side
+    # the reconstruction check: the blended frame brought back down (bicubic) must explain the
+    # input as well as the SR frame does; where its error exceeds SR's by more than
+    # recon_tolerance times SR's median error (at least recon_floor levels), the output falls
+    # back to the SR frame, fully recon_ramp tolerances further (recon_tolerance <= 0: off)
+    recon_tolerance: float = 1.0
+    recon_ramp: float = 1.0
+    recon_floor: float = 0.25
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
     dis_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
@@ -144,6 +153,8 @@ def _detail_f32(detail: np.ndarray) -> np.ndarray:
 class _Entry:
     lr_y: np.ndarray  # uint8 luma on the flow grid
     frame: _Split | DeviceSplit  # the SR output around its input's bicubic upscale
+    lr: torch.Tensor  # (3, h, w) the input frame, for the reconstruction check
+    sr_error: np.ndarray  # (h, w) how well the SR frame explains it (reconstruction_error)
     back: _Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: _Pair | None = None  # previous frame's view of this one (flow prev -> this)
 
@@ -290,12 +301,15 @@ class TemporalStabilizer:
         lumas = _luma_u8(lr, self._factor)
         if self._on_device:
             lr = lr.to(sr.device)
+            errors = reconstruction_error(sr, lr)
             for i, y in enumerate(lumas):
-                self._append(y, device_split(sr[i], lr[i]))
+                self._append(y, device_split(sr[i], lr[i]), lr[i], errors[i])
             return self._emit(final=False)
-        inputs = lr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
+        lr = lr.detach().to("cpu", torch.float32)
+        errors = reconstruction_error(sr, lr)
+        inputs = lr.permute(0, 2, 3, 1).numpy()
         for i, (y, small) in enumerate(zip(lumas, inputs, strict=True)):
-            self._append(y, self._split(sr[i], np.ascontiguousarray(small)))
+            self._append(y, self._split(sr[i], np.ascontiguousarray(small)), lr[i], errors[i])
         return self._emit(final=False)
 
     def flush(self) -> torch.Tensor:
@@ -376,8 +390,10 @@ class TemporalStabilizer:
             split.put(rows, cv2.merge([chw[0, rows], chw[1, rows], chw[2, rows]]), up)
         return split
 
-    def _append(self, y: np.ndarray, frame: _Split | DeviceSplit) -> None:
-        entry = _Entry(y, frame)
+    def _append(
+        self, y: np.ndarray, frame: _Split | DeviceSplit, lr: torch.Tensor, sr_error: np.ndarray
+    ) -> None:
+        entry = _Entry(y, frame, lr, sr_error)
         prev = self._last_y
         if prev is not None:
             back = self._flow(y, prev)
@@ -412,6 +428,11 @@ class TemporalStabilizer:
                 current = self._pending[0].frame
                 limit = self._hold_limit()
                 frame, self._history = device_blend(current, self._sources())  # type: ignore[arg-type]
+                fallback = self._fallback(frame[None])
+                if fallback is not None:
+                    frame, self._history = device_keep_current(
+                        frame, self._history, current, fallback  # type: ignore[arg-type]
+                    )
                 if limit is not None:
                     frame = device_hold(frame, self._shown, limit)  # type: ignore[arg-type]
                 self._shown = frame
@@ -468,7 +489,7 @@ class TemporalStabilizer:
         if keep and self._shown is None:  # first frame of a segment
             self._shown = np.empty((h, w, 3), np.uint16)
         shown = self._shown
-        for rows, xy in _bands(h, w):
+        for rows, xy in _bands(h, w):  # first pass: the blend, into out and the history
             high, low = cur.frame.get(rows)  # type: ignore[union-attr]
             w_low = np.ones(low.shape[:2], np.float32)
             w_high = np.ones(low.shape[:2], np.float32)
@@ -486,18 +507,54 @@ class TemporalStabilizer:
             cv2.add(high, low, dst=high)
             np.clip(high, 0.0, 1.0, out=high)
             history.put(rows, high, low)
+            cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
+        fallback = self._fallback(torch.from_numpy(out)[None]) if warps else None
+        for rows, xy in _bands(h, w):  # second pass: the check's fallback, then the hold
+            high = None
+            if fallback is not None:
+                m = _upscaled_rows(fallback, rows, (h, w), xy, cubic=False)
+                if cv2.countNonZero(m):  # back towards the SR frame where the blend
+                    m = cv2.merge([m, m, m])  # explains the input worse
+                    high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
+                    cur_high, cur_low = cur.frame.get(rows)  # type: ignore[union-attr]
+                    _, low = history.get(rows)
+                    cv2.add(cur_high, cur_low, dst=cur_high)
+                    high += m * (cur_high - high)
+                    low += m * (cur_low - low)
+                    history.put(rows, high, low)
             lim = None if limit is None else _upscaled_rows(limit, rows, (h, w), xy, cubic=False)
             if lim is not None and cv2.countNonZero(lim):  # the hold: keep the last output
+                if high is None:
+                    high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
                 lim = cv2.merge([lim, lim, lim])  # within the limit of this one (where still)
                 kept = _affine(shown[rows], 1 / _U16, 0.0, cv2.CV_32F)
                 cv2.subtract(kept, high, dst=kept)
                 cv2.min(kept, lim, dst=kept)
                 cv2.max(kept, cv2.multiply(lim, -1.0), dst=kept)
                 cv2.add(high, kept, dst=high)
+            if high is not None:
+                cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
             if keep:
+                if high is None:
+                    high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
                 _affine(high, _U16, 0.0, cv2.CV_16U, shown[rows])  # type: ignore[index]
-            cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
         self._history = history
+
+    def _fallback(self, frame: torch.Tensor) -> np.ndarray | None:
+        """The reconstruction check of the oldest pending frame's blend ``frame`` (1, 3, H, W):
+        how far (0..1, on the input's grid) the output goes back to the SR frame, where the
+        blend brought down to the input's size explains the input worse than the SR frame does
+        by more than the tolerance (measured on the SR frame itself). None: nowhere."""
+        t, cur = self.tuning, self._pending[0]
+        if t.recon_tolerance <= 0:
+            return None
+        err = reconstruction_error(frame, cur.lr[None])[0]
+        tau = max(float(np.median(cur.sr_error)), t.recon_floor)
+        excess = cv2.blur(err, (3, 3)) - cv2.blur(cur.sr_error, (3, 3))
+        m = np.clip((excess / tau - t.recon_tolerance) / t.recon_ramp, 0.0, 1.0)
+        if not m.any():
+            return None
+        return cv2.dilate(m.astype(np.float32), np.ones((3, 3), np.uint8))
 
     def _hold_limit(self) -> np.ndarray | None:
         """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the

@@ -97,6 +97,34 @@ def blend(
     return out, DeviceSplit(out - low, low)
 
 
+def reconstruction_error(frames: torch.Tensor, lr: torch.Tensor) -> np.ndarray:
+    """How badly ``frames`` (N, 3, H, W) explain their inputs ``lr`` (N, 3, h, w): each frame
+    brought down to the input's size with the bicubic kernel of the benchmarks' reduction
+    (a=-0.5, antialiased), mean |difference| over the channels in levels (0..255), as
+    (N, h, w) float32 on the CPU. One frame at a time (the work space stays a quarter frame)."""
+    size = tuple(lr.shape[-2:])
+    out = []
+    for frame, small in zip(frames, lr, strict=True):
+        down = F.interpolate(
+            frame.detach().float()[None], size=size, mode="bicubic", antialias=True,
+            align_corners=False,
+        )[0]  # fmt: skip
+        err = (down - small.detach().to(down.device, torch.float32)).abs_().mean(0).mul_(255.0)
+        out.append(err.cpu().numpy())
+    return np.stack(out).astype(np.float32)
+
+
+def keep_current(
+    frame: torch.Tensor, history: DeviceSplit, cur: DeviceSplit, fallback: np.ndarray
+) -> tuple[torch.Tensor, DeviceSplit]:
+    """``frame`` and its ``history`` split moved back towards the current SR frame ``cur`` by
+    ``fallback`` (0..1, on the input's grid): where the blend explains the input worse."""
+    m = _upscaled(fallback[..., None], tuple(frame.shape[-2:]), frame.device)
+    low = history.low + m * (cur.low - history.low)
+    out = frame + m * (cur.low + cur.detail - frame)
+    return out, DeviceSplit(out - low, low)
+
+
 def hold(frame: torch.Tensor, last: torch.Tensor, limit: np.ndarray) -> torch.Tensor:
     """``frame`` (3, H, W) with the ``last`` output kept wherever it is within ``limit`` of it:
     each value moves from ``last`` only by what exceeds the limit (0..1, on the flow grid)."""
