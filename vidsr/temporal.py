@@ -30,11 +30,10 @@ from vidsr.config import TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
 from vidsr.quality.metrics import blockiness
 from vidsr.strengths import parse_strength
-from vidsr.temporal_device import DeviceSplit, device_bytes
+from vidsr.temporal_device import DeviceSplit, device_bytes, reconstruction_error
 from vidsr.temporal_device import blend as device_blend
 from vidsr.temporal_device import hold as device_hold
 from vidsr.temporal_device import keep_current as device_keep_current
-from vidsr.temporal_device import reconstruction_error
 from vidsr.temporal_device import split as device_split
 
 log = logging.getLogger(__name__)
@@ -430,9 +429,8 @@ class TemporalStabilizer:
                 frame, self._history = device_blend(current, self._sources())  # type: ignore[arg-type]
                 fallback = self._fallback(frame[None])
                 if fallback is not None:
-                    frame, self._history = device_keep_current(
-                        frame, self._history, current, fallback  # type: ignore[arg-type]
-                    )
+                    kept = device_keep_current(frame, self._history, current, fallback)  # type: ignore[arg-type]
+                    frame, self._history = kept
                 if limit is not None:
                     frame = device_hold(frame, self._shown, limit)  # type: ignore[arg-type]
                 self._shown = frame
