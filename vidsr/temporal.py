@@ -30,10 +30,10 @@ from vidsr.config import TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
 from vidsr.quality.metrics import blockiness
 from vidsr.strengths import parse_strength
-from vidsr.temporal_device import DeviceSplit, device_bytes, reconstruction_error
+from vidsr.temporal_device import DeviceSplit, device_bytes, reconstruction_error, residual
 from vidsr.temporal_device import blend as device_blend
+from vidsr.temporal_device import correct as device_correct
 from vidsr.temporal_device import hold as device_hold
-from vidsr.temporal_device import keep_current as device_keep_current
 from vidsr.temporal_device import split as device_split
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,9 @@ class Tuning:
     # frames (alone, the history needs less weight: at 4.5 look-ahead 0 lost 0.16 dB)
     history_weights: tuple[float, ...] = (3.0, 3.75, 4.5)
     future_weight: float = 1.5 / 0.6  # weight of the next warped SR frame (1/k for the k-th)
-    tau_min: float = 20.0  # warp error (Y, 0..255, LR) accepted at any noise level
+    tau_min: float = 8.0  # warp error (Y, 0..255, LR) accepted at any noise level
     tau_max: float = 40.0  # largest noise-adapted tolerance
-    detail_tau: float = 5.0  # the detail band (SR minus bicubic) tolerates this times more error
+    detail_tau: float = 2.0  # the detail band (SR minus bicubic) tolerates this times more error
     detail_weight: float = 3.0  # and is blended with this times the base band's weights
     detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
     # OpenCV path only)
@@ -65,9 +65,11 @@ class Tuning:
     # input as well as the SR frame does; where its error exceeds SR's by more than
     # recon_tolerance times SR's median error (at least recon_floor levels), the output falls
     # back to the SR frame, fully recon_ramp tolerances further (recon_tolerance <= 0: off)
-    recon_tolerance: float = 1.0
+    recon_tolerance: float = 0.0
     recon_ramp: float = 1.0
     recon_floor: float = 0.25
+    recon_project: bool = True  # add the blend's residual back to its low band first,
+    recon_shrink: float = 2.0  # less this many times its median (coding noise stays averaged)
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
     dis_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
@@ -427,10 +429,15 @@ class TemporalStabilizer:
                 current = self._pending[0].frame
                 limit = self._hold_limit()
                 frame, self._history = device_blend(current, self._sources())  # type: ignore[arg-type]
-                fallback = self._fallback(frame[None])
-                if fallback is not None:
-                    kept = device_keep_current(frame, self._history, current, fallback)  # type: ignore[arg-type]
-                    frame, self._history = kept
+                res, fallback = self._check_blend(frame)
+                if res is not None or fallback is not None:
+                    frame, self._history = device_correct(
+                        frame,
+                        self._history,
+                        current,
+                        res,
+                        fallback,  # type: ignore[arg-type]
+                    )
                 if limit is not None:
                     frame = device_hold(frame, self._shown, limit)  # type: ignore[arg-type]
                 self._shown = frame
@@ -506,20 +513,27 @@ class TemporalStabilizer:
             np.clip(high, 0.0, 1.0, out=high)
             history.put(rows, high, low)
             cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
-        fallback = self._fallback(torch.from_numpy(out)[None]) if warps else None
-        for rows, xy in _bands(h, w):  # second pass: the check's fallback, then the hold
+        res, fallback = self._check_blend(torch.from_numpy(out)) if warps else (None, None)
+        if res is not None:
+            res = np.ascontiguousarray(res.permute(1, 2, 0).numpy())
+        for rows, xy in _bands(h, w):  # second pass: the check's corrections, then the hold
             high = None
-            if fallback is not None:
-                m = _upscaled_rows(fallback, rows, (h, w), xy, cubic=False)
-                if cv2.countNonZero(m):  # back towards the SR frame where the blend
-                    m = cv2.merge([m, m, m])  # explains the input worse
-                    high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
+            m = None if fallback is None else _upscaled_rows(fallback, rows, (h, w), xy, False)
+            if res is not None or (m is not None and cv2.countNonZero(m)):
+                high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
+                _, low = history.get(rows)
+                if res is not None:  # back-projection: the input's residual into the low band
+                    up = _upscaled_rows(res, rows, (h, w), xy, cubic=True)
+                    cv2.add(low, up, dst=low)
+                    cv2.add(high, up, dst=high)
+                    np.clip(high, 0.0, 1.0, out=high)
+                if m is not None and cv2.countNonZero(m):  # back towards the SR frame where
+                    m = cv2.merge([m, m, m])  # the blend explains the input much worse
                     cur_high, cur_low = cur.frame.get(rows)  # type: ignore[union-attr]
-                    _, low = history.get(rows)
                     cv2.add(cur_high, cur_low, dst=cur_high)
                     high += m * (cur_high - high)
                     low += m * (cur_low - low)
-                    history.put(rows, high, low)
+                history.put(rows, high, low)
             lim = None if limit is None else _upscaled_rows(limit, rows, (h, w), xy, cubic=False)
             if lim is not None and cv2.countNonZero(lim):  # the hold: keep the last output
                 if high is None:
@@ -538,21 +552,32 @@ class TemporalStabilizer:
                 _affine(high, _U16, 0.0, cv2.CV_16U, shown[rows])  # type: ignore[index]
         self._history = history
 
-    def _fallback(self, frame: torch.Tensor) -> np.ndarray | None:
-        """The reconstruction check of the oldest pending frame's blend ``frame`` (1, 3, H, W):
-        how far (0..1, on the input's grid) the output goes back to the SR frame, where the
-        blend brought down to the input's size explains the input worse than the SR frame does
-        by more than the tolerance (measured on the SR frame itself). None: nowhere."""
+    def _check_blend(self, frame: torch.Tensor) -> tuple[torch.Tensor | None, np.ndarray | None]:
+        """The reconstruction check of the oldest pending frame's blend ``frame`` (3, H, W),
+        brought down to the input's size: its residual (3, h, w) to add back (back-projection;
+        None when off) and how far (0..1, h, w) to go back to the SR frame, where the blend
+        explains the input worse than the SR frame does by more than the tolerance (measured
+        on the SR frame itself; None: nowhere)."""
         t, cur = self.tuning, self._pending[0]
-        if t.recon_tolerance <= 0:
-            return None
-        err = reconstruction_error(frame, cur.lr[None])[0]
-        tau = max(float(np.median(cur.sr_error)), t.recon_floor)
-        excess = cv2.blur(err, (3, 3)) - cv2.blur(cur.sr_error, (3, 3))
-        m = np.clip((excess / tau - t.recon_tolerance) / t.recon_ramp, 0.0, 1.0)
-        if not m.any():
-            return None
-        return cv2.dilate(m.astype(np.float32), np.ones((3, 3), np.uint8))
+        if t.recon_tolerance <= 0 and not t.recon_project:
+            return None, None
+        res = residual(frame, cur.lr)
+        fallback = None
+        if t.recon_tolerance > 0:
+            err = res.abs().mean(0).mul_(255.0).cpu().numpy()
+            tau = max(float(np.median(cur.sr_error)), t.recon_floor)
+            excess = cv2.blur(err, (3, 3)) - cv2.blur(cur.sr_error, (3, 3))
+            m = np.clip((excess / tau - t.recon_tolerance) / t.recon_ramp, 0.0, 1.0)
+            if m.any():
+                fallback = cv2.dilate(m.astype(np.float32), np.ones((3, 3), np.uint8))
+        if not t.recon_project:
+            return None, fallback
+        if t.recon_shrink > 0:  # soft threshold: only what stands out of the frame's residual,
+            gain = res.mean(dim=(1, 2), keepdim=True)  # beside a global change (a fade), which
+            res = res - gain  # is added back whole
+            level = t.recon_shrink * float(res.abs().median())
+            res = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+        return res, fallback
 
     def _hold_limit(self) -> np.ndarray | None:
         """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the

@@ -97,31 +97,46 @@ def blend(
     return out, DeviceSplit(out - low, low)
 
 
+def residual(frame: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+    """What ``frame`` (3, H, W) fails to explain of its input ``lr`` (3, h, w): the input minus
+    the frame brought down to its size with the bicubic kernel of the benchmarks' reduction
+    (a=-0.5, antialiased), (3, h, w) on the frame's device."""
+    down = F.interpolate(
+        frame.detach().float()[None], size=tuple(lr.shape[-2:]), mode="bicubic",
+        antialias=True, align_corners=False,
+    )[0]  # fmt: skip
+    return lr.detach().to(down.device, torch.float32) - down
+
+
 def reconstruction_error(frames: torch.Tensor, lr: torch.Tensor) -> np.ndarray:
-    """How badly ``frames`` (N, 3, H, W) explain their inputs ``lr`` (N, 3, h, w): each frame
-    brought down to the input's size with the bicubic kernel of the benchmarks' reduction
-    (a=-0.5, antialiased), mean |difference| over the channels in levels (0..255), as
-    (N, h, w) float32 on the CPU. One frame at a time (the work space stays a quarter frame)."""
-    size = tuple(lr.shape[-2:])
-    out = []
-    for frame, small in zip(frames, lr, strict=True):
-        down = F.interpolate(
-            frame.detach().float()[None], size=size, mode="bicubic", antialias=True,
-            align_corners=False,
-        )[0]  # fmt: skip
-        err = (down - small.detach().to(down.device, torch.float32)).abs_().mean(0).mul_(255.0)
-        out.append(err.cpu().numpy())
+    """How badly ``frames`` (N, 3, H, W) explain their inputs ``lr`` (N, 3, h, w): mean
+    |:func:`residual`| over the channels in levels (0..255), (N, h, w) float32 on the CPU. One
+    frame at a time (the work space stays a quarter frame)."""
+    out = [residual(f, small).abs_().mean(0).mul_(255.0).cpu().numpy() for f, small in
+           zip(frames, lr, strict=True)]  # fmt: skip
     return np.stack(out).astype(np.float32)
 
 
-def keep_current(
-    frame: torch.Tensor, history: DeviceSplit, cur: DeviceSplit, fallback: np.ndarray
+def correct(
+    frame: torch.Tensor,
+    history: DeviceSplit,
+    cur: DeviceSplit,
+    res: torch.Tensor | None,
+    fallback: np.ndarray | None,
 ) -> tuple[torch.Tensor, DeviceSplit]:
-    """``frame`` and its ``history`` split moved back towards the current SR frame ``cur`` by
-    ``fallback`` (0..1, on the input's grid): where the blend explains the input worse."""
-    m = _upscaled(fallback[..., None], tuple(frame.shape[-2:]), frame.device)
-    low = history.low + m * (cur.low - history.low)
-    out = frame + m * (cur.low + cur.detail - frame)
+    """The reconstruction check's corrections of a blended ``frame`` and its ``history``: the
+    residual ``res`` (3, h, w) upscaled bicubically and added to the low band (back-projection),
+    then a move back towards the current SR frame ``cur`` by ``fallback`` (0..1, h, w)."""
+    size = tuple(frame.shape[-2:])
+    low, out = history.low, frame
+    if res is not None:
+        up = F.interpolate(res[None], size=size, mode="bicubic", align_corners=False)[0]
+        low = low + up
+        out = (out + up).clamp_(0.0, 1.0)
+    if fallback is not None:
+        m = _upscaled(fallback[..., None], size, frame.device)
+        low = low + m * (cur.low - low)
+        out = out + m * (cur.low + cur.detail - out)
     return out, DeviceSplit(out - low, low)
 
 
