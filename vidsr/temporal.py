@@ -428,8 +428,9 @@ class TemporalStabilizer:
             for _ in range(count):
                 current = self._pending[0].frame
                 limit = self._hold_limit()
-                frame, self._history = device_blend(current, self._sources())  # type: ignore[arg-type]
-                res, fallback = self._check_blend(frame)
+                sources = self._sources()
+                frame, self._history = device_blend(current, sources)  # type: ignore[arg-type]
+                res, fallback = self._check_blend(frame) if sources else (None, None)
                 if res is not None or fallback is not None:
                     frame, self._history = device_correct(
                         frame,
