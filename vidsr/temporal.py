@@ -6,7 +6,12 @@ the previous stabilised output and the next few SR outputs onto the current fram
 them in where the warp is trustworthy: the flow passes a forward-backward check, is smooth (no
 motion boundary) and the warped input matches the current input. Elsewhere the current SR frame
 is kept untouched. Two bands are blended separately: the bicubic-upscaled input (strictly) and
-the detail the model added over it (more loosely, since that is what shimmers). Where the input
+the detail the model added over it (more loosely, since that is what shimmers). The
+reconstruction check then brings the blend back down with the benchmarks' bicubic kernel and
+adds what it fails to explain of the current input back into the low band (back-projection,
+soft-thresholded at twice the frame's median residual so averaged coding noise stays averaged;
+a global change such as a fade is added back whole), so blending can add steadiness but not
+move the picture away from what the current frame shows. Where the input
 is still, the output then keeps its previous value unless the blend moved further than about a
 level (the hold: coding noise on a still picture changes the blend by less). Scene cuts reset
 the state, so nothing crosses a cut. ``deblock_decision`` judges from decoded luma whether a
@@ -30,10 +35,10 @@ from vidsr.config import TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
 from vidsr.quality.metrics import blockiness
 from vidsr.strengths import parse_strength
-from vidsr.temporal_device import DeviceSplit, device_bytes, reconstruction_error, residual
+from vidsr.temporal_device import DeviceSplit, device_bytes, residual
 from vidsr.temporal_device import blend as device_blend
-from vidsr.temporal_device import correct as device_correct
 from vidsr.temporal_device import hold as device_hold
+from vidsr.temporal_device import project as device_project
 from vidsr.temporal_device import split as device_split
 
 log = logging.getLogger(__name__)
@@ -61,15 +66,11 @@ class Tuning:
     flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
     tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
     min_flow_side: int = 128  # flow is computed on the LR upscaled to at least this short side
-    # the reconstruction check: the blended frame brought back down (bicubic) must explain the
-    # input as well as the SR frame does; where its error exceeds SR's by more than
-    # recon_tolerance times SR's median error (at least recon_floor levels), the output falls
-    # back to the SR frame, fully recon_ramp tolerances further (recon_tolerance <= 0: off)
-    recon_tolerance: float = 0.0
-    recon_ramp: float = 1.0
-    recon_floor: float = 0.25
-    recon_project: bool = True  # add the blend's residual back to its low band first,
-    recon_shrink: float = 2.0  # less this many times its median (coding noise stays averaged)
+    # the reconstruction check: what the blend brought back down (bicubic) fails to explain of
+    # the input is added back to its low band (back-projection), less recon_shrink times the
+    # frame's median residual (soft threshold: averaged coding noise stays averaged)
+    recon_project: bool = True
+    recon_shrink: float = 2.0
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
     dis_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
@@ -155,7 +156,6 @@ class _Entry:
     lr_y: np.ndarray  # uint8 luma on the flow grid
     frame: _Split | DeviceSplit  # the SR output around its input's bicubic upscale
     lr: torch.Tensor  # (3, h, w) the input frame, for the reconstruction check
-    sr_error: np.ndarray  # (h, w) how well the SR frame explains it (reconstruction_error)
     back: _Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: _Pair | None = None  # previous frame's view of this one (flow prev -> this)
 
@@ -278,13 +278,14 @@ class TemporalStabilizer:
 
         Buffered SR frames (up to look-ahead + batch), the history and the one being built
         (12 bytes each: two bands of three 16-bit channels), the last output for the hold (6:
-        three 16-bit channels) and the float frames it returns (12 bytes each). That is host
+        three 16-bit channels), the float frames it returns (12 bytes each) and the
+        reconstruction check's bicubic reduction of one frame (3: a quarter frame). That is host
         memory on the OpenCV path; the torch path keeps its frames on the device (24 bytes
         each, float32).
         """
         if self.strength == 0.0:
             return 0
-        return 12 * (self.lookahead + batch) + 24 + 6 + 12 * max(batch, self.lookahead)
+        return 12 * (self.lookahead + batch) + 24 + 6 + 12 * max(batch, self.lookahead) + 3
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -302,15 +303,13 @@ class TemporalStabilizer:
         lumas = _luma_u8(lr, self._factor)
         if self._on_device:
             lr = lr.to(sr.device)
-            errors = reconstruction_error(sr, lr)
             for i, y in enumerate(lumas):
-                self._append(y, device_split(sr[i], lr[i]), lr[i], errors[i])
+                self._append(y, device_split(sr[i], lr[i]), lr[i])
             return self._emit(final=False)
         lr = lr.detach().to("cpu", torch.float32)
-        errors = reconstruction_error(sr, lr)
         inputs = lr.permute(0, 2, 3, 1).numpy()
         for i, (y, small) in enumerate(zip(lumas, inputs, strict=True)):
-            self._append(y, self._split(sr[i], np.ascontiguousarray(small)), lr[i], errors[i])
+            self._append(y, self._split(sr[i], np.ascontiguousarray(small)), lr[i])
         return self._emit(final=False)
 
     def flush(self) -> torch.Tensor:
@@ -391,10 +390,8 @@ class TemporalStabilizer:
             split.put(rows, cv2.merge([chw[0, rows], chw[1, rows], chw[2, rows]]), up)
         return split
 
-    def _append(
-        self, y: np.ndarray, frame: _Split | DeviceSplit, lr: torch.Tensor, sr_error: np.ndarray
-    ) -> None:
-        entry = _Entry(y, frame, lr, sr_error)
+    def _append(self, y: np.ndarray, frame: _Split | DeviceSplit, lr: torch.Tensor) -> None:
+        entry = _Entry(y, frame, lr)
         prev = self._last_y
         if prev is not None:
             back = self._flow(y, prev)
@@ -430,15 +427,9 @@ class TemporalStabilizer:
                 limit = self._hold_limit()
                 sources = self._sources()
                 frame, self._history = device_blend(current, sources)  # type: ignore[arg-type]
-                res, fallback = self._check_blend(frame) if sources else (None, None)
-                if res is not None or fallback is not None:
-                    frame, self._history = device_correct(
-                        frame,
-                        self._history,
-                        current,
-                        res,
-                        fallback,  # type: ignore[arg-type]
-                    )
+                res = self._residual(frame) if sources else None
+                if res is not None:  # the reconstruction check
+                    frame, self._history = device_project(frame, self._history, res)  # type: ignore[arg-type]
                 if limit is not None:
                     frame = device_hold(frame, self._shown, limit)  # type: ignore[arg-type]
                 self._shown = frame
@@ -514,26 +505,18 @@ class TemporalStabilizer:
             np.clip(high, 0.0, 1.0, out=high)
             history.put(rows, high, low)
             cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
-        res, fallback = self._check_blend(torch.from_numpy(out)) if warps else (None, None)
+        res = self._residual(torch.from_numpy(out)) if warps else None
         if res is not None:
             res = np.ascontiguousarray(res.permute(1, 2, 0).numpy())
-        for rows, xy in _bands(h, w):  # second pass: the check's corrections, then the hold
+        for rows, xy in _bands(h, w):  # second pass: the reconstruction check, then the hold
             high = None
-            m = None if fallback is None else _upscaled_rows(fallback, rows, (h, w), xy, False)
-            if res is not None or (m is not None and cv2.countNonZero(m)):
+            if res is not None:  # back-projection: the input's residual into the low band
                 high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
                 _, low = history.get(rows)
-                if res is not None:  # back-projection: the input's residual into the low band
-                    up = _upscaled_rows(res, rows, (h, w), xy, cubic=True)
-                    cv2.add(low, up, dst=low)
-                    cv2.add(high, up, dst=high)
-                    np.clip(high, 0.0, 1.0, out=high)
-                if m is not None and cv2.countNonZero(m):  # back towards the SR frame where
-                    m = cv2.merge([m, m, m])  # the blend explains the input much worse
-                    cur_high, cur_low = cur.frame.get(rows)  # type: ignore[union-attr]
-                    cv2.add(cur_high, cur_low, dst=cur_high)
-                    high += m * (cur_high - high)
-                    low += m * (cur_low - low)
+                up = _upscaled_rows(res, rows, (h, w), xy, cubic=True)
+                cv2.add(low, up, dst=low)
+                cv2.add(high, up, dst=high)
+                np.clip(high, 0.0, 1.0, out=high)
                 history.put(rows, high, low)
             lim = None if limit is None else _upscaled_rows(limit, rows, (h, w), xy, cubic=False)
             if lim is not None and cv2.countNonZero(lim):  # the hold: keep the last output
@@ -553,32 +536,21 @@ class TemporalStabilizer:
                 _affine(high, _U16, 0.0, cv2.CV_16U, shown[rows])  # type: ignore[index]
         self._history = history
 
-    def _check_blend(self, frame: torch.Tensor) -> tuple[torch.Tensor | None, np.ndarray | None]:
-        """The reconstruction check of the oldest pending frame's blend ``frame`` (3, H, W),
-        brought down to the input's size: its residual (3, h, w) to add back (back-projection;
-        None when off) and how far (0..1, h, w) to go back to the SR frame, where the blend
-        explains the input worse than the SR frame does by more than the tolerance (measured
-        on the SR frame itself; None: nowhere)."""
-        t, cur = self.tuning, self._pending[0]
-        if t.recon_tolerance <= 0 and not t.recon_project:
-            return None, None
-        res = residual(frame, cur.lr)
-        fallback = None
-        if t.recon_tolerance > 0:
-            err = res.abs().mean(0).mul_(255.0).cpu().numpy()
-            tau = max(float(np.median(cur.sr_error)), t.recon_floor)
-            excess = cv2.blur(err, (3, 3)) - cv2.blur(cur.sr_error, (3, 3))
-            m = np.clip((excess / tau - t.recon_tolerance) / t.recon_ramp, 0.0, 1.0)
-            if m.any():
-                fallback = cv2.dilate(m.astype(np.float32), np.ones((3, 3), np.uint8))
+    def _residual(self, frame: torch.Tensor) -> torch.Tensor | None:
+        """The reconstruction check of the oldest pending frame's blend ``frame`` (3, H, W):
+        what it fails to explain of its input once brought down to the input's size (3, h, w),
+        soft-thresholded at ``recon_shrink`` times its median beside its mean per channel (a
+        global change, such as a fade, is kept whole); None when the check is off."""
+        t = self.tuning
         if not t.recon_project:
-            return None, fallback
-        if t.recon_shrink > 0:  # soft threshold: only what stands out of the frame's residual,
-            gain = res.mean(dim=(1, 2), keepdim=True)  # beside a global change (a fade), which
-            res = res - gain  # is added back whole
+            return None
+        res = residual(frame, self._pending[0].lr)
+        if t.recon_shrink > 0:
+            gain = res.mean(dim=(1, 2), keepdim=True)
+            res = res - gain
             level = t.recon_shrink * float(res.abs().median())
             res = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
-        return res, fallback
+        return res
 
     def _hold_limit(self) -> np.ndarray | None:
         """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the

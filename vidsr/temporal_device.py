@@ -24,8 +24,8 @@ def device_bytes(pixels: int, frames: int) -> int:
     three channels), plus the work space of one blend, counted from the tensors :func:`blend`
     allocates: the bands it accumulates and their weights (32 bytes a pixel), per source the
     upscaled flow, the positions and the grid (24), the weights (8) and the two warped bands
-    (24), and the output with its split (36): 124 bytes, rounded up to 128; plus the last
-    output, kept for :func:`hold` (12)."""
+    (24), and the output with its split (36): 124 bytes, rounded up to 128 (freed before
+    :func:`project`, whose tensors take 48); plus the last output, kept for :func:`hold` (12)."""
     return 24 * pixels * frames + (128 + 12) * pixels
 
 
@@ -108,35 +108,15 @@ def residual(frame: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
     return lr.detach().to(down.device, torch.float32) - down
 
 
-def reconstruction_error(frames: torch.Tensor, lr: torch.Tensor) -> np.ndarray:
-    """How badly ``frames`` (N, 3, H, W) explain their inputs ``lr`` (N, 3, h, w): mean
-    |:func:`residual`| over the channels in levels (0..255), (N, h, w) float32 on the CPU. One
-    frame at a time (the work space stays a quarter frame)."""
-    out = [residual(f, small).abs_().mean(0).mul_(255.0).cpu().numpy() for f, small in
-           zip(frames, lr, strict=True)]  # fmt: skip
-    return np.stack(out).astype(np.float32)
-
-
-def correct(
-    frame: torch.Tensor,
-    history: DeviceSplit,
-    cur: DeviceSplit,
-    res: torch.Tensor | None,
-    fallback: np.ndarray | None,
+def project(
+    frame: torch.Tensor, history: DeviceSplit, res: torch.Tensor
 ) -> tuple[torch.Tensor, DeviceSplit]:
-    """The reconstruction check's corrections of a blended ``frame`` and its ``history``: the
-    residual ``res`` (3, h, w) upscaled bicubically and added to the low band (back-projection),
-    then a move back towards the current SR frame ``cur`` by ``fallback`` (0..1, h, w)."""
-    size = tuple(frame.shape[-2:])
-    low, out = history.low, frame
-    if res is not None:
-        up = F.interpolate(res[None], size=size, mode="bicubic", align_corners=False)[0]
-        low = low + up
-        out = (out + up).clamp_(0.0, 1.0)
-    if fallback is not None:
-        m = _upscaled(fallback[..., None], size, frame.device)
-        low = low + m * (cur.low - low)
-        out = out + m * (cur.low + cur.detail - out)
+    """Back-projection of a blended ``frame`` and its ``history`` split: the residual ``res``
+    (3, h, w, from :func:`residual`) upscaled bicubically and added to the low band."""
+    up = F.interpolate(res[None], size=tuple(frame.shape[-2:]), mode="bicubic",
+                       align_corners=False)[0]  # fmt: skip
+    low = history.low + up
+    out = (frame + up).clamp_(0.0, 1.0)
     return out, DeviceSplit(out - low, low)
 
 
