@@ -39,11 +39,11 @@ SCALE = 4
 # name -> (file, first frame, HR crop (top, left, height, width); None: the whole frame)
 CLIPS: dict[str, tuple[str, int, tuple[int, int, int, int] | None]] = {
     # both bunnies fade in from black (frames 0-5 black: infinite PSNR) over clouds and trees
-    "bbb": ("bbb_hevc_1080p24_aac51.ts", 6, (568, 1152, 512, 768)),
-    "rotate-bunny": ("rotate-buck-bunny_h264_1080p_rot90_aac51.mp4", 6, (568, 1152, 512, 768)),
-    "fire2": ("fire2_h264_vfr_1280x720_aac.mp4", 0, (104, 256, 512, 768)),  # hand-held, fast
+    "bbb": ("bbb_hevc_1080p24_aac51.ts", 6, (760, 1536, 256, 384)),
+    "rotate-bunny": ("rotate-buck-bunny_h264_1080p_rot90_aac51.mp4", 6, (760, 1536, 256, 384)),
+    "fire2": ("fire2_h264_vfr_1280x720_aac.mp4", 0, (232, 448, 256, 384)),  # hand-held, fast
     "ucf_makeup": ("ucf_makeup_mpeg4asp_320x240_mp3.avi", 0, None),  # a hand moving on a face
-    "interlaced": ("interlaced_tff_mpeg2_720x480_pattern.mkv", 0, (0, 0, 480, 704)),
+    "interlaced": ("interlaced_tff_mpeg2_720x480_pattern.mkv", 0, (96, 160, 256, 384)),
     "foreman": ("foreman_vp9_352x288_30.webm", 0, None),
     "cars": ("raw/cars_320x240_30f_yuv420p.i420", 0, None),
     "chaplin": ("chaplin_h264_mp3_640x360.mp4", 60, None),
@@ -51,7 +51,7 @@ CLIPS: dict[str, tuple[str, int, tuple[int, int, int, int] | None]] = {
 NEW = ("articulated", "bbb", "rotate-bunny", "fire2", "ucf_makeup", "interlaced")
 DEGRADATIONS = ("lossless", "crf28", "crf35")
 METHODS = ("bicubic", "sr", "before", "after")
-BEFORE = Tuning(tau_min=20.0, detail_tau=5.0, recon_project=False)  # the stage before issue 14
+BEFORE = Tuning(tau_min=20.0, detail_tau=5.0, recon_project=False, fade_levels=0.0)  # before #14
 
 
 def ground_truth(name: str, frames: int) -> tuple[np.ndarray, np.ndarray | None]:

@@ -71,6 +71,7 @@ class Tuning:
     # frame's median residual (soft threshold: averaged coding noise stays averaged)
     recon_project: bool = True
     recon_shrink: float = 2.0
+    fade_levels: float = 1.0  # mean luma change (0..255) where a neighbour's trust falls to 1/e
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
     dis_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
@@ -92,6 +93,7 @@ class _Pair:
     base: np.ndarray  # (hf, wf) float32 confidence in [0, 1] for the low band
     detail: np.ndarray  # the same for the detail band (looser)
     cut: bool
+    fade: float = 1.0  # trust left after the frames' mean brightness change (1: none)
 
     @property
     def confidence(self) -> np.ndarray:
@@ -372,12 +374,16 @@ class TemporalStabilizer:
         base = np.exp(-((err / tau) ** 2)) * ok
         detail = np.exp(-((err / (tau * t.detail_tau)) ** 2)) * ok
         cut = float(err.mean()) > t.cut_error or float(base.mean()) < t.cut_confidence
+        fade = 1.0  # a global brightness change (a fade): the neighbour lags it
+        if t.fade_levels > 0:
+            fade = np.exp(-(((float(a.mean()) - float(warped.mean())) / t.fade_levels) ** 2))
+            base, detail = base * fade, detail * fade
         if t.erode > 0:
             radius = max(1, round(t.erode * (self._factor or 1.0)))
             kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
             base = cv2.erode(base, kernel)
             detail = cv2.erode(detail, kernel)
-        return _Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut)
+        return _Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut, fade)
 
     @staticmethod
     def _split(sr: torch.Tensor, lr: np.ndarray) -> _Split:
@@ -562,7 +568,8 @@ class TemporalStabilizer:
         flow = cur.back.flow_an
         still = np.hypot(flow[..., 0], flow[..., 1]) < t.hold_flow * (self._factor or 1.0)
         still = cv2.erode(still.astype(np.float32), np.ones((3, 3), np.uint8))
-        return still * np.float32(t.hold_levels * self.strength / 255.0)
+        # a fade moves still areas too: the hold would freeze them at the last brightness
+        return still * np.float32(t.hold_levels * self.strength * cur.back.fade / 255.0)
 
     def _chained(self, k: int) -> _Pair:
         """Motion from the oldest pending frame to the k-th next, by chaining consecutive flows."""
