@@ -6,7 +6,12 @@ the previous stabilised output and the next few SR outputs onto the current fram
 them in where the warp is trustworthy: the flow passes a forward-backward check, is smooth (no
 motion boundary) and the warped input matches the current input. Elsewhere the current SR frame
 is kept untouched. Two bands are blended separately: the bicubic-upscaled input (strictly) and
-the detail the model added over it (more loosely, since that is what shimmers). Where the input
+the detail the model added over it (more loosely, since that is what shimmers). The
+reconstruction check then brings the blend back down with the benchmarks' bicubic kernel and
+adds what it fails to explain of the current input back into the low band (back-projection,
+soft-thresholded at twice the frame's median residual so averaged coding noise stays averaged;
+a global change such as a fade is added back whole), so blending can add steadiness but not
+move the picture away from what the current frame shows. Where the input
 is still, the output then keeps its previous value unless the blend moved further than about a
 level (the hold: coding noise on a still picture changes the blend by less). Scene cuts reset
 the state, so nothing crosses a cut. ``deblock_decision`` judges from decoded luma whether a
@@ -30,9 +35,10 @@ from vidsr.config import TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
 from vidsr.quality.metrics import blockiness
 from vidsr.strengths import parse_strength
-from vidsr.temporal_device import DeviceSplit, device_bytes
+from vidsr.temporal_device import DeviceSplit, device_bytes, residual
 from vidsr.temporal_device import blend as device_blend
 from vidsr.temporal_device import hold as device_hold
+from vidsr.temporal_device import project as device_project
 from vidsr.temporal_device import split as device_split
 
 log = logging.getLogger(__name__)
@@ -46,9 +52,9 @@ class Tuning:
     # frames (alone, the history needs less weight: at 4.5 look-ahead 0 lost 0.16 dB)
     history_weights: tuple[float, ...] = (3.0, 3.75, 4.5)
     future_weight: float = 1.5 / 0.6  # weight of the next warped SR frame (1/k for the k-th)
-    tau_min: float = 20.0  # warp error (Y, 0..255, LR) accepted at any noise level
+    tau_min: float = 8.0  # warp error (Y, 0..255, LR) accepted at any noise level
     tau_max: float = 40.0  # largest noise-adapted tolerance
-    detail_tau: float = 5.0  # the detail band (SR minus bicubic) tolerates this times more error
+    detail_tau: float = 2.0  # the detail band (SR minus bicubic) tolerates this times more error
     detail_weight: float = 3.0  # and is blended with this times the base band's weights
     detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
     # OpenCV path only)
@@ -60,6 +66,12 @@ class Tuning:
     flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
     tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
     min_flow_side: int = 128  # flow is computed on the LR upscaled to at least this short side
+    # the reconstruction check: what the blend brought back down (bicubic) fails to explain of
+    # the input is added back to its low band (back-projection), less recon_shrink times the
+    # frame's median residual (soft threshold: averaged coding noise stays averaged)
+    recon_project: bool = True
+    recon_shrink: float = 2.0
+    fade_levels: float = 1.0  # mean luma change (0..255) where a neighbour's trust falls to 1/e
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
     dis_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
@@ -81,6 +93,7 @@ class _Pair:
     base: np.ndarray  # (hf, wf) float32 confidence in [0, 1] for the low band
     detail: np.ndarray  # the same for the detail band (looser)
     cut: bool
+    fade: float = 1.0  # trust left after the frames' mean brightness change (1: none)
 
     @property
     def confidence(self) -> np.ndarray:
@@ -144,6 +157,7 @@ def _detail_f32(detail: np.ndarray) -> np.ndarray:
 class _Entry:
     lr_y: np.ndarray  # uint8 luma on the flow grid
     frame: _Split | DeviceSplit  # the SR output around its input's bicubic upscale
+    lr: torch.Tensor  # (3, h, w) the input frame, for the reconstruction check
     back: _Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: _Pair | None = None  # previous frame's view of this one (flow prev -> this)
 
@@ -266,13 +280,14 @@ class TemporalStabilizer:
 
         Buffered SR frames (up to look-ahead + batch), the history and the one being built
         (12 bytes each: two bands of three 16-bit channels), the last output for the hold (6:
-        three 16-bit channels) and the float frames it returns (12 bytes each). That is host
+        three 16-bit channels), the float frames it returns (12 bytes each) and the
+        reconstruction check's bicubic reduction of one frame (3: a quarter frame). That is host
         memory on the OpenCV path; the torch path keeps its frames on the device (24 bytes
         each, float32).
         """
         if self.strength == 0.0:
             return 0
-        return 12 * (self.lookahead + batch) + 24 + 6 + 12 * max(batch, self.lookahead)
+        return 12 * (self.lookahead + batch) + 24 + 6 + 12 * max(batch, self.lookahead) + 3
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -291,11 +306,12 @@ class TemporalStabilizer:
         if self._on_device:
             lr = lr.to(sr.device)
             for i, y in enumerate(lumas):
-                self._append(y, device_split(sr[i], lr[i]))
+                self._append(y, device_split(sr[i], lr[i]), lr[i])
             return self._emit(final=False)
-        inputs = lr.detach().to("cpu", torch.float32).permute(0, 2, 3, 1).numpy()
+        lr = lr.detach().to("cpu", torch.float32)
+        inputs = lr.permute(0, 2, 3, 1).numpy()
         for i, (y, small) in enumerate(zip(lumas, inputs, strict=True)):
-            self._append(y, self._split(sr[i], np.ascontiguousarray(small)))
+            self._append(y, self._split(sr[i], np.ascontiguousarray(small)), lr[i])
         return self._emit(final=False)
 
     def flush(self) -> torch.Tensor:
@@ -358,12 +374,16 @@ class TemporalStabilizer:
         base = np.exp(-((err / tau) ** 2)) * ok
         detail = np.exp(-((err / (tau * t.detail_tau)) ** 2)) * ok
         cut = float(err.mean()) > t.cut_error or float(base.mean()) < t.cut_confidence
+        fade = 1.0  # a global brightness change (a fade): the neighbour lags it
+        if t.fade_levels > 0:
+            fade = np.exp(-(((float(a.mean()) - float(warped.mean())) / t.fade_levels) ** 2))
+            base, detail = base * fade, detail * fade
         if t.erode > 0:
             radius = max(1, round(t.erode * (self._factor or 1.0)))
             kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
             base = cv2.erode(base, kernel)
             detail = cv2.erode(detail, kernel)
-        return _Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut)
+        return _Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut, fade)
 
     @staticmethod
     def _split(sr: torch.Tensor, lr: np.ndarray) -> _Split:
@@ -376,8 +396,8 @@ class TemporalStabilizer:
             split.put(rows, cv2.merge([chw[0, rows], chw[1, rows], chw[2, rows]]), up)
         return split
 
-    def _append(self, y: np.ndarray, frame: _Split | DeviceSplit) -> None:
-        entry = _Entry(y, frame)
+    def _append(self, y: np.ndarray, frame: _Split | DeviceSplit, lr: torch.Tensor) -> None:
+        entry = _Entry(y, frame, lr)
         prev = self._last_y
         if prev is not None:
             back = self._flow(y, prev)
@@ -411,7 +431,11 @@ class TemporalStabilizer:
             for _ in range(count):
                 current = self._pending[0].frame
                 limit = self._hold_limit()
-                frame, self._history = device_blend(current, self._sources())  # type: ignore[arg-type]
+                sources = self._sources()
+                frame, self._history = device_blend(current, sources)  # type: ignore[arg-type]
+                res = self._residual(frame) if sources else None
+                if res is not None:  # the reconstruction check
+                    frame, self._history = device_project(frame, self._history, res)  # type: ignore[arg-type]
                 if limit is not None:
                     frame = device_hold(frame, self._shown, limit)  # type: ignore[arg-type]
                 self._shown = frame
@@ -468,7 +492,7 @@ class TemporalStabilizer:
         if keep and self._shown is None:  # first frame of a segment
             self._shown = np.empty((h, w, 3), np.uint16)
         shown = self._shown
-        for rows, xy in _bands(h, w):
+        for rows, xy in _bands(h, w):  # first pass: the blend, into out and the history
             high, low = cur.frame.get(rows)  # type: ignore[union-attr]
             w_low = np.ones(low.shape[:2], np.float32)
             w_high = np.ones(low.shape[:2], np.float32)
@@ -486,18 +510,53 @@ class TemporalStabilizer:
             cv2.add(high, low, dst=high)
             np.clip(high, 0.0, 1.0, out=high)
             history.put(rows, high, low)
+            cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
+        res = self._residual(torch.from_numpy(out)) if warps else None
+        if res is not None:
+            res = np.ascontiguousarray(res.permute(1, 2, 0).numpy())
+        for rows, xy in _bands(h, w):  # second pass: the reconstruction check, then the hold
+            high = None
+            if res is not None:  # back-projection: the input's residual into the low band
+                high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
+                _, low = history.get(rows)
+                up = _upscaled_rows(res, rows, (h, w), xy, cubic=True)
+                cv2.add(low, up, dst=low)
+                cv2.add(high, up, dst=high)
+                np.clip(high, 0.0, 1.0, out=high)
+                history.put(rows, high, low)
             lim = None if limit is None else _upscaled_rows(limit, rows, (h, w), xy, cubic=False)
             if lim is not None and cv2.countNonZero(lim):  # the hold: keep the last output
+                if high is None:
+                    high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
                 lim = cv2.merge([lim, lim, lim])  # within the limit of this one (where still)
                 kept = _affine(shown[rows], 1 / _U16, 0.0, cv2.CV_32F)
                 cv2.subtract(kept, high, dst=kept)
                 cv2.min(kept, lim, dst=kept)
                 cv2.max(kept, cv2.multiply(lim, -1.0), dst=kept)
                 cv2.add(high, kept, dst=high)
+            if high is not None:
+                cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
             if keep:
+                if high is None:
+                    high = cv2.merge([out[0, rows], out[1, rows], out[2, rows]])
                 _affine(high, _U16, 0.0, cv2.CV_16U, shown[rows])  # type: ignore[index]
-            cv2.split(high, [out[0, rows], out[1, rows], out[2, rows]])
         self._history = history
+
+    def _residual(self, frame: torch.Tensor) -> torch.Tensor | None:
+        """The reconstruction check of the oldest pending frame's blend ``frame`` (3, H, W):
+        what it fails to explain of its input once brought down to the input's size (3, h, w),
+        soft-thresholded at ``recon_shrink`` times its median beside its mean per channel (a
+        global change, such as a fade, is kept whole); None when the check is off."""
+        t = self.tuning
+        if not t.recon_project:
+            return None
+        res = residual(frame, self._pending[0].lr)
+        if t.recon_shrink > 0:
+            gain = res.mean(dim=(1, 2), keepdim=True)
+            res = res - gain
+            level = t.recon_shrink * float(res.abs().median())
+            res = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+        return res
 
     def _hold_limit(self) -> np.ndarray | None:
         """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the
@@ -509,7 +568,8 @@ class TemporalStabilizer:
         flow = cur.back.flow_an
         still = np.hypot(flow[..., 0], flow[..., 1]) < t.hold_flow * (self._factor or 1.0)
         still = cv2.erode(still.astype(np.float32), np.ones((3, 3), np.uint8))
-        return still * np.float32(t.hold_levels * self.strength / 255.0)
+        # a fade moves still areas too: the hold would freeze them at the last brightness
+        return still * np.float32(t.hold_levels * self.strength * cur.back.fade / 255.0)
 
     def _chained(self, k: int) -> _Pair:
         """Motion from the oldest pending frame to the k-th next, by chaining consecutive flows."""

@@ -24,8 +24,8 @@ def device_bytes(pixels: int, frames: int) -> int:
     three channels), plus the work space of one blend, counted from the tensors :func:`blend`
     allocates: the bands it accumulates and their weights (32 bytes a pixel), per source the
     upscaled flow, the positions and the grid (24), the weights (8) and the two warped bands
-    (24), and the output with its split (36): 124 bytes, rounded up to 128; plus the last
-    output, kept for :func:`hold` (12)."""
+    (24), and the output with its split (36): 124 bytes, rounded up to 128 (freed before
+    :func:`project`, whose tensors take 48); plus the last output, kept for :func:`hold` (12)."""
     return 24 * pixels * frames + (128 + 12) * pixels
 
 
@@ -94,6 +94,29 @@ def blend(
         w_low += a
     low.div_(w_low).clamp_(0.0, 1.0)
     out = high.div_(w_high).add_(low).clamp_(0.0, 1.0)
+    return out, DeviceSplit(out - low, low)
+
+
+def residual(frame: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+    """What ``frame`` (3, H, W) fails to explain of its input ``lr`` (3, h, w): the input minus
+    the frame brought down to its size with the bicubic kernel of the benchmarks' reduction
+    (a=-0.5, antialiased), (3, h, w) on the frame's device."""
+    down = F.interpolate(
+        frame.detach().float()[None], size=tuple(lr.shape[-2:]), mode="bicubic",
+        antialias=True, align_corners=False,
+    )[0]  # fmt: skip
+    return lr.detach().to(down.device, torch.float32) - down
+
+
+def project(
+    frame: torch.Tensor, history: DeviceSplit, res: torch.Tensor
+) -> tuple[torch.Tensor, DeviceSplit]:
+    """Back-projection of a blended ``frame`` and its ``history`` split: the residual ``res``
+    (3, h, w, from :func:`residual`) upscaled bicubically and added to the low band."""
+    up = F.interpolate(res[None], size=tuple(frame.shape[-2:]), mode="bicubic",
+                       align_corners=False)[0]  # fmt: skip
+    low = history.low + up
+    out = (frame + up).clamp_(0.0, 1.0)
     return out, DeviceSplit(out - low, low)
 
 

@@ -1,0 +1,176 @@
+"""Benchmark the temporal stage on fast, non-rigid motion: does it ever cost fidelity?
+
+Ground truth: crops of clips from ``../shared/data/clips`` with fast or non-rigid motion (and,
+with ``--clips``, the slow clips of ``scripts/bench_temporal.py``), plus a generated clip of
+articulated limbs swinging and crossing over a texture (:mod:`vidsr.quality.articulated`).
+Input: MATLAB bicubic x4 down (:func:`vidsr.quality.resize.bicubic_lr`), kept lossless or coded
+with libx264 at CRF 28 / 35 (:func:`vidsr.media.roundtrip.h264_roundtrip`). Methods: bicubic,
+per-frame SR, the stage as it was before issue 14 (:data:`BEFORE`: no reconstruction check, the
+old warp tolerances) and the stage as it is (``medium``, default look-ahead). Both stages run on the
+same SR frames in one process, in alternating order, so their time ratio is fair on a shared
+machine. Per clip and degradation: Y-PSNR, Y-SSIM, warping error, tOF, blockiness (on the
+coded-block grid), and on the articulated clip the PSNR inside its motion mask.
+
+    .venv/bin/python scripts/bench_temporal_motion.py [--model vidsr-bi-x4] [--frames 30]
+        [--clips articulated,bbb,...] [--degradations lossless,crf28,crf35] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidsr.media.roundtrip import h264_roundtrip
+from vidsr.quality import metrics
+from vidsr.quality.articulated import articulated_clip
+from vidsr.quality.image_sets import bicubic_upscale
+from vidsr.quality.resize import bicubic_lr
+from vidsr.quality.video import read_frames, score_clip, to_float, to_uint8
+from vidsr.temporal import TemporalStabilizer, Tuning
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
+SCALE = 4
+# name -> (file, first frame, HR crop (top, left, height, width); None: the whole frame)
+CLIPS: dict[str, tuple[str, int, tuple[int, int, int, int] | None]] = {
+    # both bunnies fade in from black (frames 0-5 black: infinite PSNR) over clouds and trees
+    "bbb": ("bbb_hevc_1080p24_aac51.ts", 6, (760, 1536, 256, 384)),
+    "rotate-bunny": ("rotate-buck-bunny_h264_1080p_rot90_aac51.mp4", 6, (760, 1536, 256, 384)),
+    "fire2": ("fire2_h264_vfr_1280x720_aac.mp4", 0, (232, 448, 256, 384)),  # hand-held, fast
+    "ucf_makeup": ("ucf_makeup_mpeg4asp_320x240_mp3.avi", 0, None),  # a hand moving on a face
+    "interlaced": ("interlaced_tff_mpeg2_720x480_pattern.mkv", 0, (96, 160, 256, 384)),
+    "foreman": ("foreman_vp9_352x288_30.webm", 0, None),
+    "cars": ("raw/cars_320x240_30f_yuv420p.i420", 0, None),
+    "chaplin": ("chaplin_h264_mp3_640x360.mp4", 60, None),
+}
+NEW = ("articulated", "bbb", "rotate-bunny", "fire2", "ucf_makeup", "interlaced")
+DEGRADATIONS = ("lossless", "crf28", "crf35")
+METHODS = ("bicubic", "sr", "before", "after")
+BEFORE = Tuning(tau_min=20.0, detail_tau=5.0, recon_project=False, fade_levels=0.0)  # before #14
+
+
+def ground_truth(name: str, frames: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(T, H, W, 3) uint8 frames, H and W multiples of 8 * SCALE, and a motion mask or None."""
+    if name == "articulated":
+        clip = articulated_clip(frames, 256, 384, SCALE, seed=0)
+        return clip.frames, clip.moving
+    rel, first, crop = CLIPS[name]
+    hr = read_frames(DATA / rel, first + frames, multiple=8 * SCALE)[first:]
+    if crop is not None:
+        top, left, h, w = crop
+        hr = hr[:, top : top + h, left : left + w]
+    m = 8 * SCALE
+    return np.ascontiguousarray(hr[:, : hr.shape[1] // m * m, : hr.shape[2] // m * m]), None
+
+
+def make_input(hr: np.ndarray, degradation: str) -> np.ndarray:
+    """MATLAB bicubic x4 down, 8-bit; then libx264 at the CRF (``crfN``) unless lossless."""
+    lr = to_uint8(torch.stack([bicubic_lr(f, SCALE) for f in to_float(hr)]))
+    if degradation == "lossless":
+        return lr
+    return h264_roundtrip(lr, int(degradation[3:]))[0]
+
+
+def stabilise(lr: torch.Tensor, sr: torch.Tensor, tuning: Tuning) -> tuple[torch.Tensor, float]:
+    """The stage fed in batches of 4 as the pipeline feeds it: (frames, seconds)."""
+    stab = TemporalStabilizer("medium", tuning=tuning, backend="opencv")
+    start = time.perf_counter()
+    parts = [stab.process(lr[i : i + 4], sr[i : i + 4]) for i in range(0, len(lr), 4)]
+    parts.append(stab.flush())
+    return torch.cat([p for p in parts if len(p)]), time.perf_counter() - start
+
+
+def masked_psnr(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over frames of the Y-PSNR inside ``mask`` (T, H, W), border of SCALE cropped."""
+    b = SCALE
+    values = []
+    for o, g, m in zip(out, ref, mask, strict=True):
+        err = (metrics.rgb_to_y(o) - metrics.rgb_to_y(g))[b:-b, b:-b] ** 2
+        sel = m[b:-b, b:-b]
+        if sel.any():
+            values.append(10 * np.log10(255.0**2 / max(float(err[sel].mean()), 1e-10)))
+    return float(np.mean(values))
+
+
+def run_case(upscaler, hr: np.ndarray, mask: np.ndarray | None, degradation: str, flip: bool):
+    lr = to_float(make_input(hr, degradation))
+    motion, flows = metrics.estimate_motion(hr), metrics.farneback_flows(hr)
+    with torch.inference_mode():
+        sr = torch.cat([upscaler(lr[i : i + 4]).float() for i in range(0, len(lr), 4)])
+    outputs = {"bicubic": bicubic_upscale(lr, SCALE), "sr": sr}
+    seconds = {}
+    order = [("before", BEFORE), ("after", Tuning())]
+    for name, tuning in reversed(order) if flip else order:
+        outputs[name], seconds[name] = stabilise(lr, sr, tuning)
+    results = {}
+    for name in METHODS:
+        out = to_uint8(outputs[name])
+        r = score_clip(out, hr, SCALE, motion=motion, reference_flows=flows)
+        if mask is not None:
+            r["psnr_moving"] = masked_psnr(out, hr, mask)
+        r.update({"seconds": seconds[name]} if name in seconds else {})
+        results[name] = r
+    return results
+
+
+def print_rows(clip: str, deg: str, results: dict) -> None:
+    sr = results["sr"]
+    for name in METHODS:
+        r = results[name]
+        cells = [f"{r['psnr']:.3f}", f"{r['ssim']:.4f}", f"{r['warping_error']:.2f}"]
+        cells.append(f"{r['warping_error'] / sr['warping_error'] - 1:+.0%}")
+        cells += [f"{r['tof']:.3f}", f"{r['blockiness']:.3f}"]
+        cells.append(f"{r['psnr_moving']:.3f}" if "psnr_moving" in r else "")
+        delta = f"{r['psnr'] - sr['psnr']:+.3f} / {r['ssim'] - sr['ssim']:+.4f}"
+        print(f"| {clip} | {deg} | {name} | {' | '.join(cells)} | {delta} |", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="vidsr-bi-x4")
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--clips", default=",".join(NEW))
+    parser.add_argument("--degradations", default=",".join(DEGRADATIONS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    names = [c for c in args.clips.split(",") if c]
+    if any(n != "articulated" for n in names) and not DATA.is_dir():
+        print(f"no shared data at {DATA}", file=sys.stderr)
+        return 2
+    unknown = [n for n in names if n != "articulated" and n not in CLIPS]
+    if unknown:
+        print(f"unknown clips: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    from vidsr.models import load_model
+
+    upscaler = load_model(args.model, device="cpu", precision="fp32")
+    print(f"model {args.model}, {args.frames} frames, medium, default look-ahead")
+    print("| clip | input | method | PSNR | SSIM | warp | vs SR | tOF | block | PSNR moving "
+          "| vs SR (dB / SSIM) |")  # fmt: skip
+    print("|---" * 11 + "|")
+    cases, flip = [], False
+    for name in names:
+        hr, mask = ground_truth(name, args.frames)
+        for deg in args.degradations.split(","):
+            results = run_case(upscaler, hr, mask, deg, flip)
+            flip = not flip
+            print_rows(f"{name} {hr.shape[2]}x{hr.shape[1]}x{len(hr)}", deg, results)
+            cases.append({"clip": name, "degradation": deg, **results})
+    before = sum(c["before"]["seconds"] for c in cases)
+    after = sum(c["after"]["seconds"] for c in cases)
+    print(f"stage time, all cases: before {before:.1f} s, after {after:.1f} s "
+          f"(ratio {after / before:.2f})")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"model": args.model, "cases": cases}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
