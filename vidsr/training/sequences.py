@@ -5,9 +5,10 @@ image through its own warp, a global motion (pan, zoom, small rotation, all prop
 ``t``) plus a smooth local ("elastic") displacement, with an occluding patch of the same image
 sliding over it on its own path. Each HR frame is then reduced with MATLAB bicubic
 (``quality.resize.bicubic_lr``, 8-bit) after its own warp, and the neighbours are aligned to
-the current LR frame with the flow computed on the LR frames (:class:`vidsr.align.NeighbourAligner`),
-as the pipeline would have them. The target is the current HR frame, which is the image itself
-(offset 0 is the identity warp) with the occluder pasted in.
+the current LR frame with the flow computed on the LR frames
+(:class:`vidsr.align.NeighbourAligner`), as the pipeline would have them. The target is the
+current HR frame, which is the image itself (offset 0 is the identity warp) with the occluder
+pasted in.
 
 All randomness flows from one ``torch.Generator``: a run is reproducible, a checkpoint restores
 the sampler, and the evaluation sequences are fixed by their seed.
@@ -125,7 +126,7 @@ def make_sequence(
         frame = cv2.remap(img, mx, my, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
         if occluder is not None:
             patch, at, speed = occluder
-            oy, ox = (int(round(v)) for v in at + speed * t)
+            oy, ox = (int(v) for v in np.rint(at + speed * t))
             y0, x0 = max(0, oy), max(0, ox)
             y1, x1 = min(h, oy + patch.shape[0]), min(w, ox + patch.shape[1])
             if y1 > y0 and x1 > x0:
