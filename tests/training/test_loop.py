@@ -140,3 +140,24 @@ def test_multi_frame_network_trains_on_sequences_from_per_frame_weights(
         trainer.train_step()
     assert [g["lr"] for g in trainer.opt.param_groups] == [1e-3, 5e-3]
     assert float(model.neighbours.weight.detach().abs().max()) > 0.0
+
+
+def test_freeze_init_trains_only_what_the_init_lacked(tmp_path, tiny_images) -> None:
+    torch.set_num_threads(1)
+    per_frame = Trainer(_cfg(tmp_path, name="single"), images=tiny_images).model
+    init = tmp_path / "single.pth"
+    torch.save({"params": per_frame.state_dict()}, init)
+    cfg = _cfg(
+        tmp_path,
+        arch="MultiFrameSRVGG",
+        params={**TINY, "num_neighbours": 2},
+        init=str(init),
+        freeze_init=True,
+        batch_size=2,
+    )
+    trainer = Trainer(cfg, images=tiny_images, device=torch.device("cpu"))
+    for _ in range(2):
+        trainer.train_step()
+    trained = trainer.model.state_dict()
+    assert all(torch.equal(trained[k], v) for k, v in per_frame.state_dict().items())
+    assert float(trained["neighbours.weight"].abs().max()) > 0.0

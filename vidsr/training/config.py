@@ -24,7 +24,8 @@ class TrainConfig:
     ``ema_decay`` > 0 keeps an exponential moving average of the weights (e.g. 0.999), updated
     after every step; validation and the saved ``params_ema`` use it. 0 turns it off.
     ``new_lr_scale`` multiplies the learning rate of the tensors ``init`` does not provide (a
-    multi-frame network's neighbour convolution, started at zero).
+    multi-frame network's neighbour convolution, started at zero); ``freeze_init`` keeps the
+    tensors ``init`` provides fixed and trains only the others.
     An architecture that reads neighbouring frames (``MultiFrameSRVGG``) trains on sequences
     generated from ``train_dirs`` by known motion (``training/sequences.py``) and validates on
     fixed sequences generated from ``val_dir``.
@@ -48,6 +49,7 @@ class TrainConfig:
     pixel_loss: str = "l1"
     ema_decay: float = 0.0
     new_lr_scale: float = 1.0
+    freeze_init: bool = False
     fft_weight: float = 0.0
     perceptual_weight: float = 0.0
     vgg_weights: str | None = None

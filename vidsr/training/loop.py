@@ -127,7 +127,10 @@ class Trainer:
             degrade = RestoreChain(cfg.scale) if cfg.degradation == "restore" else None
             self.sampler = CropSampler(images, cfg.scale, cfg.hr_crop, degrade, seed=cfg.seed)
         self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        named = list(self.model.named_parameters())
+        if cfg.freeze_init and fresh:
+            for n, p in self.model.named_parameters():
+                p.requires_grad_(n in fresh)
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         groups = [
             {"params": [p for n, p in named if n not in fresh], "lr_scale": 1.0},
             {"params": [p for n, p in named if n in fresh], "lr_scale": cfg.new_lr_scale},
