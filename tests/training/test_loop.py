@@ -109,3 +109,55 @@ def test_cosine_schedule_ends_at_lr_min(tmp_path) -> None:
     assert abs(lr_at(cfg, 10) - 1e-3) < 1e-12
     assert abs(lr_at(cfg, 100) - 1e-5) < 1e-12
     assert lr_at(cfg, 50) > lr_at(cfg, 80)
+
+
+def test_multi_frame_network_trains_on_sequences_from_per_frame_weights(
+    tmp_path, tiny_images
+) -> None:
+    """MultiFrameSRVGG started from per-frame weights: those load, the neighbour convolution
+    starts at zero and learns at ``new_lr_scale`` times the rate, on generated sequences."""
+    torch.set_num_threads(1)
+    per_frame = Trainer(_cfg(tmp_path, name="single"), images=tiny_images).model
+    init = tmp_path / "single.pth"
+    torch.save({"params": per_frame.state_dict()}, init)
+    cfg = _cfg(
+        tmp_path,
+        arch="MultiFrameSRVGG",
+        params={**TINY, "num_neighbours": 2},
+        init=str(init),
+        new_lr_scale=5.0,
+        lr=1e-3,
+        lr_min=1e-3,
+        batch_size=2,
+    )
+    trainer = Trainer(cfg, images=tiny_images, device=torch.device("cpu"))
+    model = trainer.model
+    assert torch.equal(model.body[0].weight, per_frame.body[0].weight)
+    assert float(model.neighbours.weight.detach().abs().max()) == 0.0
+    x, hr = trainer.sampler.batch(1)
+    assert x.shape == (1, 3 + 4 * 2, 16, 16) and hr.shape == (1, 3, 32, 32)
+    for _ in range(2):
+        trainer.train_step()
+    assert [g["lr"] for g in trainer.opt.param_groups] == [1e-3, 5e-3]
+    assert float(model.neighbours.weight.detach().abs().max()) > 0.0
+
+
+def test_freeze_init_trains_only_what_the_init_lacked(tmp_path, tiny_images) -> None:
+    torch.set_num_threads(1)
+    per_frame = Trainer(_cfg(tmp_path, name="single"), images=tiny_images).model
+    init = tmp_path / "single.pth"
+    torch.save({"params": per_frame.state_dict()}, init)
+    cfg = _cfg(
+        tmp_path,
+        arch="MultiFrameSRVGG",
+        params={**TINY, "num_neighbours": 2},
+        init=str(init),
+        freeze_init=True,
+        batch_size=2,
+    )
+    trainer = Trainer(cfg, images=tiny_images, device=torch.device("cpu"))
+    for _ in range(2):
+        trainer.train_step()
+    trained = trainer.model.state_dict()
+    assert all(torch.equal(trained[k], v) for k, v in per_frame.state_dict().items())
+    assert float(trained["neighbours.weight"].abs().max()) > 0.0

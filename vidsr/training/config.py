@@ -23,6 +23,12 @@ class TrainConfig:
     ``pixel_loss`` is ``l1``, ``charbonnier`` or ``l2`` (MSE, what PSNR measures).
     ``ema_decay`` > 0 keeps an exponential moving average of the weights (e.g. 0.999), updated
     after every step; validation and the saved ``params_ema`` use it. 0 turns it off.
+    ``new_lr_scale`` multiplies the learning rate of the tensors ``init`` does not provide (a
+    multi-frame network's neighbour convolution, started at zero); ``freeze_init`` keeps the
+    tensors ``init`` provides fixed and trains only the others.
+    An architecture that reads neighbouring frames (``MultiFrameSRVGG``) trains on sequences
+    generated from ``train_dirs`` by known motion (``training/sequences.py``) and validates on
+    fixed sequences generated from ``val_dir``.
     """
 
     name: str
@@ -42,6 +48,8 @@ class TrainConfig:
     warmup_steps: int = 0
     pixel_loss: str = "l1"
     ema_decay: float = 0.0
+    new_lr_scale: float = 1.0
+    freeze_init: bool = False
     fft_weight: float = 0.0
     perceptual_weight: float = 0.0
     vgg_weights: str | None = None
@@ -64,6 +72,8 @@ class TrainConfig:
             raise InvalidOptionError("steps and batch_size must be positive")
         if self.pixel_loss not in ("l1", "charbonnier", "l2"):
             raise InvalidOptionError(f"pixel_loss must be l1, charbonnier or l2: {self.pixel_loss}")
+        if not self.new_lr_scale > 0:
+            raise InvalidOptionError(f"new_lr_scale must be positive: {self.new_lr_scale}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InvalidOptionError(f"ema_decay must be in [0, 1): {self.ema_decay}")
 

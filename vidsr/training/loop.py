@@ -22,7 +22,7 @@ import yaml
 from torch import nn
 
 from vidsr.errors import InvalidOptionError
-from vidsr.models.archs import get_arch
+from vidsr.models.archs import ArchInfo, get_arch
 from vidsr.quality.image_sets import evaluate
 from vidsr.quality.pictures import list_images, load_rgb
 from vidsr.training.arch import build_model, load_matching
@@ -31,6 +31,7 @@ from vidsr.training.config import TrainConfig
 from vidsr.training.data import CropSampler
 from vidsr.training.degrade import RestoreChain
 from vidsr.training.losses import CombinedLoss
+from vidsr.training.sequences import SequenceSampler, evaluate_sequences
 
 Event = dict[str, Any]
 
@@ -103,19 +104,39 @@ class Trainer:
             self.data_list = [str(p) for p in paths]
             images = [load_rgb(p) for p in paths]
         self.model = build_model(cfg.arch, cfg.scale, cfg.params)
+        fresh: list[str] = []  # tensors the initial weights did not provide
         if cfg.init:
             from vidsr.training.init import initial_state_dict
 
             state = initial_state_dict(cfg.init)
             state = get_arch(cfg.arch).retarget(state, cfg.scale)
-            load_matching(self.model, state)
+            fresh = load_matching(self.model, state)
         self.model.to(self.device)
         if cfg.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        degrade = RestoreChain(cfg.scale) if cfg.degradation == "restore" else None
-        self.sampler = CropSampler(images, cfg.scale, cfg.hr_crop, degrade, seed=cfg.seed)
+        # a network reading neighbours trains on generated sequences (bicubic LR only)
+        self.neighbours = ArchInfo(get_arch(cfg.arch), cfg.scale, dict(cfg.params)).neighbours
+        self.sampler: CropSampler | SequenceSampler
+        if self.neighbours:
+            if cfg.degradation != "bicubic":
+                raise InvalidOptionError("a multi-frame network trains on bicubic LR only")
+            self.sampler = SequenceSampler(
+                images, cfg.scale, cfg.hr_crop, self.neighbours, seed=cfg.seed
+            )
+        else:
+            degrade = RestoreChain(cfg.scale) if cfg.degradation == "restore" else None
+            self.sampler = CropSampler(images, cfg.scale, cfg.hr_crop, degrade, seed=cfg.seed)
         self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+        if cfg.freeze_init and fresh:
+            for n, p in self.model.named_parameters():
+                p.requires_grad_(n in fresh)
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for n, p in named if n not in fresh], "lr_scale": 1.0},
+            {"params": [p for n, p in named if n in fresh], "lr_scale": cfg.new_lr_scale},
+        ]
+        groups = [grp for grp in groups if grp["params"]]
+        self.opt = torch.optim.Adam(groups, lr=cfg.lr, betas=(0.9, 0.99))
         self.loss_fn = CombinedLoss(
             pixel=cfg.pixel_loss,
             fft_weight=cfg.fft_weight,
@@ -166,7 +187,7 @@ class Trainer:
         """One optimisation step; returns the loss."""
         cfg = self.cfg
         for group in self.opt.param_groups:
-            group["lr"] = lr_at(cfg, self.step)
+            group["lr"] = lr_at(cfg, self.step) * group["lr_scale"]
         lr, hr = self.sampler.batch(cfg.batch_size)
         lr, hr = lr.to(self.device), hr.to(self.device)
         if cfg.channels_last:
@@ -197,6 +218,10 @@ class Trainer:
         """Mean Y PSNR on ``val_dir`` (None when there is no validation set)."""
         if not self.cfg.val_dir or not Path(self.cfg.val_dir).is_dir():
             return None
+        if self.neighbours:  # fixed generated sequences of the validation images
+            images = [(p.name, load_rgb(p)) for p in list_images([self.cfg.val_dir])]
+            seq = evaluate_sequences(self.upscale, images, self.cfg.scale, self.neighbours)
+            return float(seq["psnr"])
         res = evaluate(
             self.upscale,
             self.cfg.val_dir,

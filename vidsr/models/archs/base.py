@@ -63,6 +63,10 @@ class Architecture(ABC):
         """Input height and width must be a multiple of this (the runner pads up to it)."""
         return 1
 
+    def neighbours(self, params: Mapping[str, Any]) -> int:
+        """Aligned neighbouring frames the network reads beside the current one (0: per frame)."""
+        return 0
+
     @abstractmethod
     def bytes_per_pixel(self, scale: float, params: Mapping[str, Any], dtype: torch.dtype) -> float:
         """Rough peak working memory per input pixel of one frame (the ``--max-memory`` plan)."""
@@ -97,6 +101,11 @@ class ArchInfo:
     def multiple(self) -> int:
         """Input height/width must be a multiple of this (pixel-unshuffle RRDBNet x2/x1)."""
         return self.architecture.multiple(self.scale, self.params)
+
+    @property
+    def neighbours(self) -> int:
+        """Aligned neighbouring frames the network reads beside the current one (0: per frame)."""
+        return self.architecture.neighbours({**self.architecture.default_params, **self.params})
 
     @property
     def receptive_field(self) -> int:

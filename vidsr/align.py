@@ -1,0 +1,79 @@
+"""Neighbouring frames aligned to the current one, with trust maps, for multi-frame models.
+
+Motion and trust are the temporal stage's (``vidsr.temporal``): DIS optical flow on the small
+input's luma (upscaled to the stage's flow grid), its forward-backward check, warp error and
+motion-boundary falloff. Here they are brought back to the input's own grid: each neighbour is
+warped onto the current frame bicubically in RGB, and its trust is the stage's low-band
+confidence, zero where the warp leaves the frame or the pair is a cut.
+
+torch, numpy and OpenCV only: this module never imports PyAV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from vidsr.errors import InvalidOptionError
+from vidsr.temporal import TemporalStabilizer, Tuning, _luma_u8
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Neighbours warped onto the current frame (all on the input's grid)."""
+
+    aligned: torch.Tensor
+    """(K, 3, h, w) float32 RGB."""
+    trust: torch.Tensor
+    """(K, 1, h, w) float32 in [0, 1]."""
+    flow: np.ndarray
+    """(K, h, w, 2) float32: pixel p of the current frame is at p + flow in neighbour k."""
+
+
+class NeighbourAligner:
+    """Aligns neighbours to a current frame with the temporal stage's motion and trust."""
+
+    def __init__(self, tuning: Tuning | None = None) -> None:
+        self._stage = TemporalStabilizer("medium", lookahead=0, tuning=tuning)
+
+    def align(self, current: torch.Tensor, neighbours: torch.Tensor) -> Alignment:
+        """Warp ``neighbours`` (K, 3, h, w) RGB in [0, 1] onto ``current`` (3, h, w)."""
+        if current.ndim != 3 or neighbours.ndim != 4 or current.shape != neighbours.shape[1:]:
+            raise InvalidOptionError(
+                f"expected current (3,h,w) and neighbours (K,3,h,w), got "
+                f"{tuple(current.shape)} and {tuple(neighbours.shape)}"
+            )
+        stage = self._stage
+        h, w = current.shape[-2:]
+        factor = max(1.0, stage.tuning.min_flow_side / min(h, w))
+        stage.reset()
+        stage._factor = factor  # the trust's erosion radius is set on the flow grid
+        frames = torch.cat([current[None], neighbours]).float().cpu()
+        lumas = _luma_u8(frames, factor)
+        rgb = frames.permute(0, 2, 3, 1).numpy()
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        aligned, trust, flows = [], [], []
+        for k in range(1, len(frames)):
+            ahead = stage._flow(lumas[0], lumas[k])
+            back = stage._flow(lumas[k], lumas[0])
+            pair = stage._pair(lumas[0], lumas[k], ahead, back)
+            flow = cv2.resize(ahead, (w, h), interpolation=cv2.INTER_LINEAR) / factor
+            mx, my = gx + flow[..., 0], gy + flow[..., 1]
+            warped = cv2.remap(
+                np.ascontiguousarray(rgb[k]), mx, my, cv2.INTER_CUBIC,
+                borderMode=cv2.BORDER_REPLICATE,
+            )  # fmt: skip
+            conf = cv2.resize(pair.base, (w, h), interpolation=cv2.INTER_AREA)
+            inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+            conf = np.where(inside, np.clip(conf, 0.0, 1.0), 0.0) * (not pair.cut)
+            aligned.append(np.clip(warped, 0.0, 1.0))
+            trust.append(conf.astype(np.float32))
+            flows.append(flow.astype(np.float32))
+        return Alignment(
+            aligned=torch.from_numpy(np.stack(aligned)).permute(0, 3, 1, 2).contiguous(),
+            trust=torch.from_numpy(np.stack(trust))[:, None].contiguous(),
+            flow=np.stack(flows),
+        )
