@@ -6,7 +6,7 @@ articulated limbs swinging and crossing over a texture (:mod:`vidsr.quality.arti
 Input: MATLAB bicubic x4 down (:func:`vidsr.quality.resize.bicubic_lr`), kept lossless or coded
 with libx264 at CRF 28 / 35 (:func:`vidsr.media.roundtrip.h264_roundtrip`). Methods: bicubic,
 per-frame SR, the stage as it was before issue 14 (:data:`BEFORE`: no reconstruction check, the
-old warp tolerances) and the stage as it is (``medium``, default look-ahead). Both stages run on the
+old warp tolerances) and the FAITHFUL tuning (``medium``, default look-ahead). Both run on the
 same SR frames in one process, in alternating order, so their time ratio is fair on a shared
 machine. Per clip and degradation: Y-PSNR, Y-SSIM, warping error, tOF, blockiness (on the
 coded-block grid), and on the articulated clip the PSNR inside its motion mask.
@@ -32,7 +32,7 @@ from vidsr.quality.articulated import articulated_clip
 from vidsr.quality.image_sets import bicubic_upscale
 from vidsr.quality.resize import bicubic_lr
 from vidsr.quality.video import read_frames, score_clip, to_float, to_uint8
-from vidsr.temporal import TemporalStabilizer, Tuning
+from vidsr.temporal import FAITHFUL, TemporalStabilizer, Tuning
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
 SCALE = 4
@@ -104,7 +104,7 @@ def run_case(upscaler, hr: np.ndarray, mask: np.ndarray | None, degradation: str
         sr = torch.cat([upscaler(lr[i : i + 4]).float() for i in range(0, len(lr), 4)])
     outputs = {"bicubic": bicubic_upscale(lr, SCALE), "sr": sr}
     seconds = {}
-    order = [("before", BEFORE), ("after", Tuning())]
+    order = [("before", BEFORE), ("after", FAITHFUL)]
     for name, tuning in reversed(order) if flip else order:
         outputs[name], seconds[name] = stabilise(lr, sr, tuning)
     results = {}
