@@ -64,7 +64,7 @@ timeout 240 python3 -m pytest -q -x -p no:cacheprovider --junitxml="$OUT/gpu_tes
 echo "== bench"
 bbb=.gpu/shared/data/clips/bbb_hevc_1080p24_aac51.ts
 reuse_flags=("")
-vidsr bench --help | grep -q -- '--reuse' && reuse_flags=("--reuse off" "--reuse auto")
+vidsr bench --help | grep -q -- '--reuse' && reuse_flags=("--reuse off" "--reuse 0")
 : >"$OUT/bench.jsonl"
 for clip in samples/demo_320x180.mp4 "$bbb"; do
     [ -f "$clip" ] || continue
