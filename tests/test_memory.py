@@ -153,3 +153,31 @@ def test_default_batch_output_matches_batch_4_within_a_rounding(shared_data, tmp
     )
     assert diff.max() <= 1
     assert (diff > 0).mean() < 1e-3, f"{(diff > 0).mean():.2e} of the values differ"
+
+
+def test_the_plan_counts_what_reuse_keeps(clip_factory, caplog):
+    """--reuse keeps a float output frame and a float reference input between frames: the
+    memory plan counts them (12 bytes a pixel each) in the frames it budgets."""
+    import logging
+
+    from vidsr.config import UpscaleOptions
+    from vidsr.media.probe import probe
+    from vidsr.models import load_model
+    from vidsr.pipeline import Pipeline
+    from vidsr.reuse.regions import held_bytes
+
+    src = clip_factory("plan640.mp4", width=640, height=360, frames=2, audio=False)
+    info = probe(str(src))
+    up = load_model("vidsr-bi-x4", device="cpu", precision="fp32")
+
+    def frames_mb(reuse: str) -> int:
+        caplog.clear()
+        options = UpscaleOptions(model="vidsr-bi-x4", max_memory=16 << 30, reuse=reuse)
+        with caplog.at_level(logging.INFO, logger="vidsr.pipeline"):
+            Pipeline(options)._plan_memory(up, info, 1440, 2560)
+        line = next(r.getMessage() for r in caplog.records if "memory plan" in r.getMessage())
+        return int(line.split("frames and stages ")[1].split("M")[0])
+
+    expected = held_bytes(640 * 360, 2560 * 1440) >> 20
+    assert expected > 40
+    assert abs(frames_mb("0") - frames_mb("off") - expected) <= 1

@@ -39,7 +39,7 @@ from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path, remove_dead_temporaries
 from vidsr.plan import output_geometry
 from vidsr.process import status_kb
-from vidsr.reuse.regions import RegionReuse, ReuseCounters, region_reuse
+from vidsr.reuse.regions import RegionReuse, ReuseCounters, held_bytes, region_reuse
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import MediaInfo, PlanarFrame, RunState, Window
 
@@ -234,9 +234,10 @@ class Pipeline:
 
         Budget = limit - what the process already holds - a reserve (allocator slack, encoder
         and decoder state, thread stacks) - per-frame buffers (decoded and encoded planes in
-        the queues, float RGB batches and colour-conversion temporaries at the output size) -
-        what the post stage (temporal) holds. What is left bounds one model call; if a whole
-        frame does not fit, the model runs tile by tile. Returns the batch size to use.
+        the queues, float RGB batches and colour-conversion temporaries at the output size,
+        what ``--reuse`` keeps) - what the post stage (temporal) holds. What is left bounds
+        one model call; if a whole frame does not fit, the model runs tile by tile. Returns the
+        batch size to use.
         """
         o = self.options
         if o.max_memory is None or upscaler.device.type != "cpu":
@@ -247,6 +248,8 @@ class Pipeline:
         # thread, planes; conversions go by bands
         per_frame = 52 * hr_px + 16 * lr_px
         queued = 3 * 2 * hr_px + 3 * 2 * lr_px  # bounded queues of 8/16-bit planes
+        if reuse_for(o, upscaler) is not None:  # --reuse keeps an output and its references
+            queued += held_bytes(lr_px, hr_px)
         reserve = MEMORY_RESERVE_FIXED + int(MEMORY_RESERVE_SHARE * o.max_memory)
         free = o.max_memory - used - queued - reserve
 

@@ -117,6 +117,12 @@ def supports_reuse(upscaler: Upscaler) -> bool:
     return not upscaler.classical and upscaler.scale == upscaler.native_scale
 
 
+def held_bytes(lr_px: int, hr_px: int) -> int:
+    """What a :class:`RegionReuse` keeps between frames: the kept output (float RGB at the
+    output size) and the reference input (float RGB at the input size)."""
+    return 12 * hr_px + 12 * lr_px
+
+
 def region_reuse(upscaler: Upscaler, reuse: str) -> RegionReuse | None:
     """A fresh :class:`RegionReuse` for a ``--reuse`` value, or None when it is off or does not
     apply to this model."""
