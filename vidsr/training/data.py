@@ -30,7 +30,30 @@ def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     return x
 
 
-class CropSampler:
+class SeededSampler:
+    """What every training sampler shares: ``sample()`` (one (input, HR) pair, from
+    ``self.generator``) stacked by :meth:`batch`, and the generator state for checkpoints."""
+
+    generator: torch.Generator
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` pairs stacked: inputs (n, C, c/s, c/s), HR (n, 3, c, c)."""
+        pairs = [self.sample() for _ in range(n)]
+        return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The generator state (for checkpoints)."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore the generator state saved by :meth:`state_dict`."""
+        self.generator.set_state(state["generator"])
+
+
+class CropSampler(SeededSampler):
     """Draws batches of aligned (LR, HR) crops from a list of images.
 
     ``degrade=None`` uses the whole-image bicubic LR; otherwise the HR crop is passed to
@@ -74,16 +97,3 @@ class CropSampler:
         else:
             lr = self.degrade(hr, self.generator)
         return lr.contiguous(), hr.contiguous()
-
-    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` pairs stacked: LR (n, 3, c/s, c/s), HR (n, 3, c, c)."""
-        pairs = [self.sample() for _ in range(n)]
-        return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """The generator state (for checkpoints)."""
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore the generator state saved by :meth:`state_dict`."""
-        self.generator.set_state(state["generator"])

@@ -30,7 +30,7 @@ from vidsr.errors import InvalidOptionError
 from vidsr.models.archs.srvgg_multiframe import stack_inputs
 from vidsr.quality.metrics import psnr_y
 from vidsr.quality.resize import bicubic_lr, mod_crop, quantize
-from vidsr.training.data import dihedral
+from vidsr.training.data import SeededSampler, dihedral
 
 
 @dataclass(frozen=True)
@@ -153,12 +153,9 @@ def radius_for(neighbours: int) -> int:
     return neighbours // 2
 
 
-class SequenceSampler:
-    """Batches of (network input, current HR crop) from generated sequences.
-
-    The same interface as :class:`vidsr.training.data.CropSampler`: ``batch(n)``,
-    ``state_dict()``, ``load_state_dict()``.
-    """
+class SequenceSampler(SeededSampler):
+    """Batches of (network input, current HR crop) from generated sequences (the interface of
+    :class:`vidsr.training.data.SeededSampler`, as :class:`~vidsr.training.data.CropSampler`)."""
 
     def __init__(
         self,
@@ -188,19 +185,6 @@ class SequenceSampler:
         c = self.hr_crop
         hr, lr = make_sequence(image, self.scale, (c, c), self.radius, g, self.motion)
         return network_input(lr, self.radius, self.aligner), hr[self.radius].contiguous()
-
-    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` pairs stacked: inputs (n, 3 + 4K, c/s, c/s), HR (n, 3, c, c)."""
-        pairs = [self.sample() for _ in range(n)]
-        return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """The generator state (for checkpoints)."""
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore the generator state saved by :meth:`state_dict`."""
-        self.generator.set_state(state["generator"])
 
 
 def evaluate_sequences(
