@@ -60,6 +60,11 @@ def test_drop_preview_slide_queue_download(browser, server_factory, tmp_path):
     _drop(page, b"not a video at all" * 20, "notes.mp4")
     error = page.wait_for_selector("#files li.upload .status.error", timeout=30_000)
     assert "notes.mp4" in error.inner_text() and "not a media file" in error.inner_text()
+    # its bar says so too: not the green of a finished upload beside the red message
+    bar = page.eval_on_selector(
+        "#files li.upload .bar > span", "e => getComputedStyle(e).backgroundColor"
+    )
+    assert bar == "rgb(176, 0, 32)", bar
 
     # the sample clip, dropped: probe panel and thumbnails
     _drop(page, SAMPLE.read_bytes(), SAMPLE.name)

@@ -33,15 +33,16 @@ function uploadFile(file) {
   xhr.open("POST", "/api/uploads?name=" + encodeURIComponent(file.name));
   xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.style.width = (100 * e.loaded / e.total) + "%"; };
   xhr.upload.onload = () => { status.textContent = "reading the video…"; };
-  cancel.onclick = () => { xhr.abort(); status.textContent = "cancelled"; cancel.remove(); };
+  const failed = (text) => { status.textContent = text; status.className = "status error"; li.classList.add("failed"); };
+  cancel.onclick = () => { xhr.abort(); status.textContent = "cancelled"; li.classList.add("cancelled"); cancel.remove(); };
   xhr.onload = () => {
     cancel.remove();
     let data = {};
     try { data = JSON.parse(xhr.responseText); } catch (e) { data = { detail: xhr.statusText }; }
     if (xhr.status === 201) { li.remove(); addVideo(data, true); }
-    else { status.textContent = data.detail || `error ${xhr.status}`; status.className = "status error"; }
+    else failed(data.detail || `error ${xhr.status}`);
   };
-  xhr.onerror = () => { status.textContent = "the upload failed (connection lost)"; status.className = "status error"; };
+  xhr.onerror = () => failed("the upload failed (connection lost)");
   xhr.send(file);
 }
 
