@@ -22,16 +22,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vidsr.media.deblock import deblock_decision
 from vidsr.media.roundtrip import h264_roundtrip
 from vidsr.quality import metrics
-from vidsr.quality.video import score_clip, to_float, to_uint8
+from vidsr.quality.video import read_frames, score_clip, to_float, to_uint8
 from vidsr.strengths import parse_deblock
-from vidsr.temporal import TemporalStabilizer, deblock_decision
+from vidsr.temporal import TemporalStabilizer
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SCALE = 4
@@ -58,37 +58,10 @@ class Case:
 
 
 def read_clip(name: str, frames: int) -> np.ndarray:
-    """Ground-truth frames of a clip as (T, H, W, 3) uint8 RGB, cropped to a multiple of 8*SCALE."""
+    """Ground-truth frames of a clip as (T, H, W, 3) uint8 RGB, cropped to a multiple of 8*SCALE
+    (decoded as vidsr decodes any input: the raw .i420 clip through ``media.rawvideo``)."""
     rel, first = CLIPS[name]
-    path = DATA / rel
-    if path.suffix == ".i420":
-        w, h = 320, 240
-        raw = np.fromfile(path, np.uint8).reshape(-1, h * w * 3 // 2)[first : first + frames]
-        out = []
-        for buf in raw:
-            frame = av.VideoFrame(w, h, "yuv420p")
-            for plane, (off, pw, ph) in zip(
-                frame.planes,
-                [(0, w, h), (w * h, w // 2, h // 2), (w * h * 5 // 4, w // 2, h // 2)],
-                strict=True,
-            ):
-                data = buf[off : off + pw * ph].reshape(ph, pw)
-                view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-                view[:ph, :pw] = data
-            out.append(frame.to_ndarray(format="rgb24"))
-        rgb = np.stack(out)
-    else:
-        with av.open(str(path)) as container:
-            out = []
-            for i, frame in enumerate(container.decode(video=0)):
-                if i >= first:
-                    out.append(frame.to_ndarray(format="rgb24"))
-                if len(out) == frames:
-                    break
-        rgb = np.stack(out)
-    m = 8 * SCALE
-    h, w = rgb.shape[1] // m * m, rgb.shape[2] // m * m
-    return np.ascontiguousarray(rgb[:, :h, :w])
+    return read_frames(DATA / rel, first + frames, multiple=8 * SCALE)[first:]
 
 
 def downscale(hr: np.ndarray) -> np.ndarray:

@@ -6,10 +6,10 @@ import torch
 
 from tests.clips import decoded_rgb, video_times
 from vidsr import Pipeline, UpscaleOptions
+from vidsr.media.deblock import deblock_decision
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.probe import probe
 from vidsr.models import load_model
-from vidsr.temporal import deblock_decision
 
 
 def test_temporal_stage_keeps_every_frame_and_changes_the_pictures(clip_factory, tmp_path):

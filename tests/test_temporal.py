@@ -14,7 +14,6 @@ from vidsr.temporal import (
     FAITHFUL,
     TemporalStabilizer,
     Tuning,
-    deblock_decision,
 )
 
 SCALE = 4
@@ -253,15 +252,6 @@ def test_parse_deblock() -> None:
     for bad in ("strong", "-1", "100"):
         with pytest.raises(InvalidOptionError):
             parse_deblock(bad)
-
-
-def test_deblock_decision_on_blocky_and_smooth_luma() -> None:
-    smooth = texture(64, 96, seed=10)[..., 0] * 255
-    blocks = smooth.reshape(8, 8, 12, 8).mean(axis=(1, 3), keepdims=True)
-    blocky = np.broadcast_to(blocks, (8, 8, 12, 8)).reshape(64, 96) + 0.3 * (smooth - smooth.mean())
-    assert deblock_decision([smooth, smooth]) == 0.0
-    assert deblock_decision([blocky, blocky]) > 0.0
-    assert deblock_decision([]) == 0.0
 
 
 @pytest.mark.parametrize(("h", "w", "size"), [(90, 160, (360, 640)), (37, 50, (111, 150)),

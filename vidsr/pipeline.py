@@ -28,6 +28,7 @@ import torch
 from vidsr.config import MIN_TILE, UpscaleOptions
 from vidsr.errors import CancelledError, InvalidOptionError, Terminated, VidsrError
 from vidsr.media.containers import check_holds
+from vidsr.media.deblock import deblock_decision
 from vidsr.media.decode import VideoDecoder
 from vidsr.media.encode import EncodeSettings, VideoWriter
 from vidsr.media.encoders import choose_encoder
@@ -539,7 +540,6 @@ class Pipeline:
 def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> VideoDecoder:
     """The decoder a run uses: rate override, deinterlacing and deblocking from the options."""
     from vidsr.strengths import parse_deblock
-    from vidsr.temporal import deblock_decision
 
     strength = parse_deblock(options.deblock)
     return VideoDecoder(

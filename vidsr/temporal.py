@@ -14,8 +14,7 @@ a global change such as a fade is added back whole), so blending can add steadin
 move the picture away from what the current frame shows. Where the input
 is still, the output then keeps its previous value unless the blend moved further than about a
 level (the hold: coding noise on a still picture changes the blend by less). Scene cuts reset
-the state, so nothing crosses a cut. ``deblock_decision`` judges from decoded luma whether a
-deblocking pre-pass (``vidsr.media.deblock``) is worth applying.
+the state, so nothing crosses a cut.
 
 torch, numpy and OpenCV only: this module never imports PyAV.
 """
@@ -24,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -33,7 +32,6 @@ import torch
 
 from vidsr.config import TEMPORAL_LOOKAHEAD
 from vidsr.errors import InvalidOptionError
-from vidsr.quality.metrics import blockiness
 from vidsr.strengths import parse_strength
 from vidsr.temporal_device import DeviceSplit, device_bytes, residual
 from vidsr.temporal_device import blend as device_blend
@@ -589,22 +587,3 @@ class TemporalStabilizer:
             step = nxt.back.flow_an  # type: ignore[union-attr]
             back = step + _remap(back, step)
         return self._pair(frames[0].lr_y, frames[-1].lr_y, fwd, back)
-
-
-DEBLOCK_THRESHOLD = 1.15
-"""Blockiness (:func:`vidsr.quality.metrics.blockiness`) above which ``--deblock auto`` deblocks."""
-
-
-def deblock_decision(y_planes: Sequence[np.ndarray], block: int = 8) -> float:
-    """Deblock strength for ``--deblock auto`` from a few decoded luma planes (0: leave alone).
-
-    The median blockiness of the planes (step across the ``block`` grid over the step inside
-    blocks) is compared with :data:`DEBLOCK_THRESHOLD`; above it the strength grows with the
-    excess, from 1 (FFmpeg's defaults) to 3.
-    """
-    if len(y_planes) == 0:
-        return 0.0
-    ratio = float(np.median([blockiness(y, block) for y in y_planes]))
-    if ratio <= DEBLOCK_THRESHOLD:
-        return 0.0
-    return float(min(3.0, 1.0 + 4.0 * (ratio - DEBLOCK_THRESHOLD)))

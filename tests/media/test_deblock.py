@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vidsr.errors import InvalidOptionError
-from vidsr.media.deblock import Deblocker, deblock_args, deblock_frames
+from vidsr.media.deblock import Deblocker, deblock_args, deblock_decision, deblock_frames
 from vidsr.quality.metrics import blockiness
 
 
@@ -67,3 +67,13 @@ def test_deblock_args_validation() -> None:
     for strength, block in ((0.0, 8), (-1.0, 8), (1.0, 2)):
         with pytest.raises(InvalidOptionError):
             deblock_args(strength, block)
+
+
+def test_deblock_decision_on_blocky_and_smooth_luma() -> None:
+    # moved here with the decision (it was in the temporal stage's module)
+    yy, xx = np.mgrid[0:64, 0:96]
+    smooth = 60 + 1.1 * xx + 0.7 * yy + 12 * np.sin(xx / 6.0) * np.cos(yy / 9.0)
+    blocky = blocky_luma(64, 96)
+    assert deblock_decision([smooth, smooth]) == 0.0
+    assert 1.0 <= deblock_decision([blocky, blocky]) <= 3.0
+    assert deblock_decision([]) == 0.0

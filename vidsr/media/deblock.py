@@ -2,18 +2,19 @@
 
 A pipeline applies it per decoded :class:`av.VideoFrame`, before any colour conversion, so the
 filter sees the coded planes and their 8x8 grid. The decision whether to deblock (``auto``) is
-made elsewhere from the luma (:func:`vidsr.temporal.deblock_decision`); this module never
-imports torch.
+made here too, from decoded luma (:func:`deblock_decision`); this module never imports torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
 import av
+import numpy as np
 
 from vidsr.errors import InvalidOptionError
+from vidsr.quality.metrics import blockiness
 
 # FFmpeg's defaults for the strong filter's thresholds; strength scales them.
 _ALPHA, _BETA, _GAMMA, _DELTA = 0.098, 0.05, 0.05, 0.05
@@ -111,3 +112,22 @@ def deblock_frames(
     for frame in frames:
         out += deblocker.process(frame)
     return out + deblocker.flush()
+
+
+DEBLOCK_THRESHOLD = 1.15
+"""Blockiness (:func:`vidsr.quality.metrics.blockiness`) above which ``--deblock auto`` deblocks."""
+
+
+def deblock_decision(y_planes: Sequence[np.ndarray], block: int = 8) -> float:
+    """Deblock strength for ``--deblock auto`` from a few decoded luma planes (0: leave alone).
+
+    The median blockiness of the planes (step across the ``block`` grid over the step inside
+    blocks) is compared with :data:`DEBLOCK_THRESHOLD`; above it the strength grows with the
+    excess, from 1 (FFmpeg's defaults) to 3.
+    """
+    if len(y_planes) == 0:
+        return 0.0
+    ratio = float(np.median([blockiness(y, block) for y in y_planes]))
+    if ratio <= DEBLOCK_THRESHOLD:
+        return 0.0
+    return float(min(3.0, 1.0 + 4.0 * (ratio - DEBLOCK_THRESHOLD)))

@@ -30,7 +30,7 @@ def h264_roundtrip(
 
     ``deblock`` is a strength for FFmpeg's deblock filter, applied to the decoded frames before
     colour conversion as the pipeline does (0: none), or a function that picks one from the
-    luma planes of the first frames (``vidsr.temporal.deblock_decision`` for ``auto``).
+    luma planes of the first frames (``vidsr.media.deblock.deblock_decision`` for ``auto``).
     ``options`` go to libx264 (e.g. ``g="1"`` for all-intra). Returns the decoded RGB frames,
     same shape, and the deblock strength used.
     """
