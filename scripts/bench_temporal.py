@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from vidsr.media.deblock import deblock_decision
 from vidsr.media.roundtrip import h264_roundtrip
+from vidsr.post_stage import feed_all
 from vidsr.quality import metrics
 from vidsr.quality.video import read_frames, score_clip, to_float, to_uint8
 from vidsr.strengths import parse_deblock
@@ -119,10 +120,8 @@ def stabilise(lr: torch.Tensor, sr: torch.Tensor, strength: str, batch: int = 4)
         else TemporalStabilizer(strength, lookahead=LOOKAHEAD)
     )
     start = time.perf_counter()
-    parts = [stab.process(lr[i : i + batch], sr[i : i + batch]) for i in range(0, len(lr), batch)]
-    parts.append(stab.flush())
-    seconds = time.perf_counter() - start
-    return torch.cat([p for p in parts if len(p)]), seconds
+    out = feed_all(stab, lr, sr, batch)
+    return out, time.perf_counter() - start
 
 
 def score(out: np.ndarray, case: Case, motion, ref_flows) -> dict[str, float]:

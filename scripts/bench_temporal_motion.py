@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from vidsr.media.roundtrip import h264_roundtrip
+from vidsr.post_stage import feed_all
 from vidsr.quality import metrics
 from vidsr.quality.articulated import articulated_clip
 from vidsr.quality.image_sets import bicubic_upscale
@@ -80,9 +81,8 @@ def stabilise(lr: torch.Tensor, sr: torch.Tensor, tuning: Tuning) -> tuple[torch
     """The stage fed in batches of 4 as the pipeline feeds it: (frames, seconds)."""
     stab = TemporalStabilizer("medium", tuning=tuning, backend="opencv")
     start = time.perf_counter()
-    parts = [stab.process(lr[i : i + 4], sr[i : i + 4]) for i in range(0, len(lr), 4)]
-    parts.append(stab.flush())
-    return torch.cat([p for p in parts if len(p)]), time.perf_counter() - start
+    out = feed_all(stab, lr, sr, 4)
+    return out, time.perf_counter() - start
 
 
 def masked_psnr(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> float:

@@ -35,7 +35,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     import torch
 
     from vidsr.models import Upscaler
-    from vidsr.pipeline import PostStage
     from vidsr.plan import OutputGeometry
+    from vidsr.post_stage import PostStage
 
 # torch, PyAV and the pipeline are imported inside the functions that use them, so that
 # ``add_arguments`` (called whenever the ``vidsr`` parser is built) stays cheap.
@@ -197,6 +197,7 @@ def run_stages(
     """
     from vidsr.media.encode import EncodeSettings, VideoWriter
     from vidsr.pipeline import Pipeline, make_decoder, reuse_for
+    from vidsr.post_stage import StageFeed
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
@@ -215,12 +216,11 @@ def run_stages(
         raise VidsrError("no video frames in the selected window")
 
     planes: list[PlanarFrame] = []
-    pending: list[int] = []
+    feed: StageFeed[int] = StageFeed(post_stage)  # each frame's pts beside it
 
-    def emit(sr: torch.Tensor) -> None:
+    def emit(sr: torch.Tensor, pts: list[int]) -> None:
         if sr.shape[0] == 0:
             return
-        pts = [pending.pop(0) for _ in range(sr.shape[0])]
         with color_out.time():
             planes.extend(
                 rgb_to_planes(
@@ -232,22 +232,22 @@ def run_stages(
                 )
             )
 
+    def stage_meter() -> AbstractContextManager[None]:  # "temporal" appears only when it is on
+        return meters["temporal"].time(sync) if post_stage is not None else nullcontext()
+
     size = options.batch_on(upscaler.device.type)
     for i in range(0, len(frames), size):
         batch = frames[i : i + size]
-        pending.extend(f.pts for f in batch)
         with color_in.time(sync):
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
         with meters["model"].time(sync):
             sr = model(lr)
-        if post_stage is not None:
-            with meters["temporal"].time(sync):
-                sr = post_stage.process(lr, sr)
-        emit(sr)
-    if post_stage is not None:
-        with meters["temporal"].time(sync):
-            tail = post_stage.flush()
-        emit(tail)
+        with stage_meter():
+            sr, pts = feed.push(lr, sr, [f.pts for f in batch])
+        emit(sr, pts)
+    with stage_meter():
+        tail, pts = feed.finish()
+    emit(tail, pts)
     del frames
 
     settings = EncodeSettings(

@@ -18,10 +18,8 @@ import os
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 import torch
 
@@ -39,6 +37,7 @@ from vidsr.media.rawvideo import name_disagrees, uncompressed_output
 from vidsr.models import Upscaler, auto_tile_size, load_model
 from vidsr.paths import OutputTarget, check_paths, default_output_path, remove_dead_temporaries
 from vidsr.plan import output_geometry
+from vidsr.post_stage import PostStage, StageFeed
 from vidsr.process import status_kb
 from vidsr.reuse.regions import RegionReuse, ReuseCounters, held_bytes, region_reuse
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
@@ -52,22 +51,6 @@ _DONE = object()
 MEMORY_RESERVE_FIXED = 64 << 20
 MEMORY_RESERVE_SHARE = 0.08
 """--max-memory keeps this much (64 MB + 8% of the limit) for what the plan cannot count."""
-
-
-class PostStage(Protocol):
-    """A stage between the model and the encoder; may hold frames back, never drops one."""
-
-    def process(self, lr: torch.Tensor, sr: torch.Tensor) -> torch.Tensor:
-        """Take N model inputs/outputs, return the next M finished frames, in order."""
-
-    def flush(self) -> torch.Tensor:
-        """Return every frame still held back."""
-
-    def reset(self) -> None:
-        """Forget all history (a new run or segment starts)."""
-
-    def bytes_per_pixel(self, batch: int = 1) -> int:
-        """Most memory it holds per output pixel when fed ``batch`` frames at a time."""
 
 
 @dataclass
@@ -495,42 +478,39 @@ class Pipeline:
     def _post_loop(self, post_q, out_q, get, put, color, layout, size) -> None:
         """Model output -> post stage (temporal) -> planes for the encoder, in the post thread,
         so the stage and the colour conversion overlap with the model."""
-        pending: deque[tuple[int, bool]] = deque()  # (pts, warmup) of frames not yet emitted
+        feed: StageFeed[tuple[int, bool]] = StageFeed(self.post_stage)  # (pts, warmup) a frame
         time_base = None
         done = 0
         while (item := get(post_q)) is not _DONE:
             lr, sr, meta, time_base = item
-            pending.extend(meta)
+            started = time.perf_counter()
+            sr, ready = feed.push(lr, sr, meta)
             if self.post_stage is not None:
-                started = time.perf_counter()
-                sr = self.post_stage.process(lr, sr)
                 self.stats.post_seconds += time.perf_counter() - started
-            done += self._emit(sr, pending, time_base, layout, color, size, out_q, put)
+            done += self._emit(sr, ready, time_base, layout, color, size, out_q, put)
             if self.progress:
                 self.progress(done, self.stats.frames_total)
+        tail, ready = feed.finish()  # every frame back, or an error
         if self.post_stage is not None:
-            tail = self.post_stage.flush()
-            done += self._emit(tail, pending, time_base, layout, color, size, out_q, put)
+            done += self._emit(tail, ready, time_base, layout, color, size, out_q, put)
             if self.progress:
                 self.progress(done, self.stats.frames_total)
-        if pending:
-            raise VidsrError(f"{len(pending)} frames were held back by a stage and never returned")
         if not put(out_q, _DONE):
             raise CancelledError("cancelled; no output written")
 
-    def _emit(self, sr, pending, time_base, layout, color, size, out_q, put) -> int:
-        """Queue the finished frames ``sr`` for encoding, dropping pre-roll frames."""
+    def _emit(self, sr, ready, time_base, layout, color, size, out_q, put) -> int:
+        """Queue the finished frames ``sr`` (``ready``: their (pts, warmup)) for encoding,
+        dropping pre-roll frames."""
         if sr.shape[0] == 0:
             return 0
         height, width = size
-        done = [pending.popleft() for _ in range(sr.shape[0])]
         if self._turns:  # --apply-rotation: turn the pictures upright (counter-clockwise turns)
             sr = torch.rot90(sr, self._turns, dims=(2, 3))
-        keep = [i for i, (_, warmup) in enumerate(done) if not warmup]
+        keep = [i for i, (_, warmup) in enumerate(ready) if not warmup]
         if not keep:
             return 0
         sr = sr[keep, :, :height, :width]
-        pts = [done[i][0] for i in keep]
+        pts = [ready[i][0] for i in keep]
         for frame in rgb_to_planes(sr, pts, time_base, layout, color):
             if not put(out_q, frame):
                 raise CancelledError("cancelled; no output written")

@@ -117,10 +117,12 @@ def _run_model(
     upscale: Upscale, lr: torch.Tensor, scale: int, temporal: str, lookahead: int, batch: int
 ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
     """Per-frame output, stabilised output (None when off), model and temporal seconds."""
+    from vidsr.post_stage import StageFeed
     from vidsr.strengths import parse_strength
     from vidsr.temporal import TemporalStabilizer
 
     stabiliser = TemporalStabilizer(temporal, lookahead) if parse_strength(temporal) > 0 else None
+    feed: StageFeed[None] = StageFeed(stabiliser)
     per_frame: list[np.ndarray] = []
     steady: list[np.ndarray] = []
     model_s = temporal_s = 0.0
@@ -138,13 +140,13 @@ def _run_model(
         per_frame.append(to_uint8(y))
         if stabiliser is not None:  # fed the model's batches, as the pipeline does
             t0 = time.perf_counter()
-            done = stabiliser.process(x, y)
+            done, _ = feed.push(x, y)
             temporal_s += time.perf_counter() - t0
             if len(done):
                 steady.append(to_uint8(done))
     if stabiliser is not None:
         t0 = time.perf_counter()
-        done = stabiliser.flush()
+        done, _ = feed.finish()  # every frame back, or an error
         temporal_s += time.perf_counter() - t0
         if len(done):
             steady.append(to_uint8(done))
