@@ -146,13 +146,13 @@ def test_job_folder_from_other_options_or_input_is_refused(keyclip, clip_factory
 
 def test_job_folder_from_another_temporal_tuning_is_refused(keyclip, tmp_path, monkeypatch):
     """A newer vidsr whose temporal stage blends differently must not finish an older job."""
-    import vidsr.temporal
+    import vidsr.temporal.tuning
 
     out = tmp_path / "o.mp4"
     with pytest.raises(CancelledError):
         run_job(str(keyclip), str(out), FAST, JOB, progress=_interrupt_after(1))
-    retuned = vidsr.temporal.Tuning(hold_levels=2.0)
-    monkeypatch.setattr(vidsr.temporal, "Tuning", lambda: retuned)
+    retuned = vidsr.temporal.tuning.Tuning(hold_levels=2.0)
+    monkeypatch.setattr(vidsr.temporal.tuning, "Tuning", lambda: retuned)
     with pytest.raises(OutputPathError, match=r"different options.*temporal_tuning"):
         run_job(str(keyclip), str(out), FAST, JOB)
 

@@ -6,7 +6,7 @@ image through its own warp, a global motion (pan, zoom, small rotation, all prop
 sliding over it on its own path. Each HR frame is then reduced with MATLAB bicubic
 (``quality.resize.bicubic_lr``, 8-bit) after its own warp, and the neighbours are aligned to
 the current LR frame with the flow computed on the LR frames
-(:class:`vidsr.align.NeighbourAligner`), as the pipeline would have them. The target is the
+(:class:`vidsr.temporal.align.NeighbourAligner`), as the pipeline would have them. The target is the
 current HR frame, which is the image itself (offset 0 is the identity warp) with the occluder
 pasted in.
 
@@ -25,11 +25,11 @@ import cv2
 import numpy as np
 import torch
 
-from vidsr.align import NeighbourAligner
 from vidsr.errors import InvalidOptionError
 from vidsr.models.archs.srvgg_multiframe import stack_inputs
 from vidsr.quality.metrics import psnr_y
 from vidsr.quality.resize import bicubic_lr, mod_crop, quantize
+from vidsr.temporal.align import NeighbourAligner
 from vidsr.training.data import SeededSampler, dihedral
 
 

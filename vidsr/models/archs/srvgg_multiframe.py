@@ -2,10 +2,11 @@
 
 The per-frame network (``srvgg.py``) with one more 3x3 convolution, ``neighbours``, whose output
 is added to that of the first convolution. It reads, for each of ``num_neighbours`` neighbouring
-frames already aligned to the current one (``vidsr.align``), the aligned frame's difference from
-the current frame weighted by its trust, and the trust map itself (see :func:`stack_inputs`).
-The convolution has no bias and starts at zero, so a fresh network initialised from per-frame
-weights computes exactly the per-frame network's output (adding zeros changes no float).
+frames already aligned to the current one (``vidsr.temporal.align``), the aligned frame's
+difference from the current frame weighted by its trust, and the trust map itself (see
+:func:`stack_inputs`). The convolution has no bias and starts at zero, so a fresh network
+initialised from per-frame weights computes exactly the per-frame network's output (adding zeros
+changes no float).
 
 A state_dict is this architecture's when it has ``neighbours.weight`` beside SRVGGNetCompact's
 ``body.N`` keys; the number of neighbours is read from that tensor's input channels.

@@ -1,10 +1,10 @@
 """Neighbouring frames aligned to the current one, with trust maps, for multi-frame models.
 
-Motion and trust are the temporal stage's (``vidsr.temporal``): DIS optical flow on the small
-input's luma (upscaled to the stage's flow grid), its forward-backward check, warp error and
-motion-boundary falloff. Here they are brought back to the input's own grid: each neighbour is
-warped onto the current frame bicubically in RGB, and its trust is the stage's low-band
-confidence, zero where the warp leaves the frame or the pair is a cut.
+Motion and trust are the temporal stage's (:mod:`vidsr.temporal.motion`): DIS optical flow on
+the small input's luma (upscaled to the stage's flow grid), its forward-backward check, warp
+error and motion-boundary falloff. Here they are brought back to the input's own grid: each
+neighbour is warped onto the current frame bicubically in RGB, and its trust is the stage's low-
+band confidence, zero where the warp leaves the frame or the pair is a cut.
 
 torch, numpy and OpenCV only: this module never imports PyAV.
 """
@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from vidsr.errors import InvalidOptionError
-from vidsr.temporal import TemporalStabilizer, Tuning, _luma_u8
+from vidsr.temporal.motion import Motion, flow_factor, luma_u8
+from vidsr.temporal.tuning import Tuning
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class NeighbourAligner:
     """Aligns neighbours to a current frame with the temporal stage's motion and trust."""
 
     def __init__(self, tuning: Tuning | None = None) -> None:
-        self._stage = TemporalStabilizer("medium", lookahead=0, tuning=tuning)
+        self._motion = Motion(tuning or Tuning())
 
     def align(self, current: torch.Tensor, neighbours: torch.Tensor) -> Alignment:
         """Warp ``neighbours`` (K, 3, h, w) RGB in [0, 1] onto ``current`` (3, h, w)."""
@@ -46,20 +47,18 @@ class NeighbourAligner:
                 f"expected current (3,h,w) and neighbours (K,3,h,w), got "
                 f"{tuple(current.shape)} and {tuple(neighbours.shape)}"
             )
-        stage = self._stage
+        motion = self._motion
         h, w = current.shape[-2:]
-        factor = max(1.0, stage.tuning.min_flow_side / min(h, w))
-        stage.reset()
-        stage._factor = factor  # the trust's erosion radius is set on the flow grid
+        factor = flow_factor(h, w, motion.tuning)
         frames = torch.cat([current[None], neighbours]).float().cpu()
-        lumas = _luma_u8(frames, factor)
+        lumas = luma_u8(frames, factor)
         rgb = frames.permute(0, 2, 3, 1).numpy()
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         aligned, trust, flows = [], [], []
         for k in range(1, len(frames)):
-            ahead = stage._flow(lumas[0], lumas[k])
-            back = stage._flow(lumas[k], lumas[0])
-            pair = stage._pair(lumas[0], lumas[k], ahead, back)
+            ahead = motion.flow(lumas[0], lumas[k])
+            back = motion.flow(lumas[k], lumas[0])
+            pair = motion.pair(lumas[0], lumas[k], ahead, back, factor)
             flow = cv2.resize(ahead, (w, h), interpolation=cv2.INTER_LINEAR) / factor
             mx, my = gx + flow[..., 0], gy + flow[..., 1]
             warped = cv2.remap(

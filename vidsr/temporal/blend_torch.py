@@ -1,22 +1,27 @@
 """The temporal stage's full-resolution work on a torch device (a GPU).
 
-:class:`vidsr.temporal.TemporalStabilizer` computes motion and confidences on the small input
-with OpenCV. Splitting each SR frame into its bands, warping them and blending them happens at
-the output's resolution: with the frames on a GPU, this module does it there, on whole frames,
-instead of copying every output frame to the CPU and back. The operations are those of the
-OpenCV path (bicubic low band; bilinear warps of both bands, edges replicated; running weighted
-means), in float32, so both paths give the same frames to within interpolation rounding.
+The same functions as :mod:`vidsr.temporal.blend_cpu` (``split_frames``, ``build``), so the
+stage picks one module per segment and never branches on it. The stage computes motion and
+confidences on the small input with OpenCV (:mod:`vidsr.temporal.motion`). Splitting each SR
+frame into its bands, warping them and blending them happens at the output's resolution: with
+the frames on a GPU, this module does it there, on whole frames, instead of copying every output
+frame to the CPU and back. The operations are those of the OpenCV path (bicubic low band;
+bilinear warps of both bands, edges replicated; running weighted means), in float32, so both
+paths give the same frames to within interpolation rounding.
 
 torch and numpy only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from vidsr.temporal.tuning import Tuning
 
 
 def device_bytes(pixels: int, frames: int) -> int:
@@ -125,3 +130,34 @@ def hold(frame: torch.Tensor, last: torch.Tensor, limit: np.ndarray) -> torch.Te
     each value moves from ``last`` only by what exceeds the limit (0..1, on the flow grid)."""
     lim = _upscaled(limit[..., None], tuple(frame.shape[-2:]), frame.device)
     return frame + (last - frame).clamp_(-lim, lim)
+
+
+def split_frames(sr: torch.Tensor, lr: torch.Tensor) -> list[tuple[DeviceSplit, torch.Tensor]]:
+    """Each SR frame of a batch (N, 3, H, W) split around the bicubic upscale of its input
+    (N, 3, h, w), with that input (3, h, w, on the SR frames' device) for the reconstruction
+    check."""
+    lr = lr.to(sr.device)
+    return [(split(sr[i], lr[i]), lr[i]) for i in range(len(sr))]
+
+
+def build(
+    out: torch.Tensor,
+    current: DeviceSplit,
+    sources: list[tuple[DeviceSplit, np.ndarray, np.ndarray]],
+    limit: np.ndarray | None,
+    shown: torch.Tensor | None,
+    check: Callable[[torch.Tensor], torch.Tensor | None],
+    tuning: Tuning,
+) -> tuple[DeviceSplit, torch.Tensor]:
+    """Blend ``current`` with its ``sources`` into ``out`` (3, H, W) float32 on the device, then
+    the reconstruction check (``check``) and the hold (keep ``shown`` within ``limit``), as
+    :func:`vidsr.temporal.blend_cpu.build` does on whole frames. Returns the history split and
+    the output kept for the next hold. ``tuning.detail_cubic`` applies to the CPU path only."""
+    frame, history = blend(current, sources)
+    res = check(frame) if sources else None
+    if res is not None:  # the reconstruction check
+        frame, history = project(frame, history, res)
+    if limit is not None:
+        frame = hold(frame, shown, limit)  # type: ignore[arg-type]
+    out.copy_(frame)
+    return history, frame

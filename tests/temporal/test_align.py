@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from vidsr.align import NeighbourAligner
 from vidsr.errors import InvalidOptionError
 from vidsr.quality.pictures import list_images, load_rgb
 from vidsr.quality.resize import bicubic_lr
+from vidsr.temporal.align import NeighbourAligner
 
 
 def _shifted(hr: torch.Tensor, dx: float, dy: float) -> torch.Tensor:

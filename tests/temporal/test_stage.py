@@ -261,15 +261,15 @@ def test_banded_upscale_equals_whole_frame_resize(h, w, size, monkeypatch) -> No
     factors, by sampling otherwise): stitched together, the bands are one whole-frame resize."""
     import cv2
 
-    from vidsr import temporal
-    from vidsr.temporal import _bands, _upscaled_rows
+    from vidsr.temporal import blend_cpu
+    from vidsr.temporal.blend_cpu import bands, upscaled_rows
 
-    monkeypatch.setattr(temporal, "BAND_PIXELS", 3000)  # bands of 8-20 rows
+    monkeypatch.setattr(blend_cpu, "BAND_PIXELS", 3000)  # bands of 8-20 rows
     img = np.random.default_rng(3).random((h, w, 3), dtype=np.float32)
     for cubic, mode in ((True, cv2.INTER_CUBIC), (False, cv2.INTER_LINEAR)):
         whole = cv2.resize(img, size[::-1], interpolation=mode)
         stitched = np.concatenate(
-            [_upscaled_rows(img, rows, size, xy, cubic) for rows, xy in _bands(*size)]
+            [upscaled_rows(img, rows, size, xy, cubic) for rows, xy in bands(*size)]
         )
         integer = size[0] % h == 0 and size[1] % w == 0
         # integer factors: the same arithmetic; others: remap's 1/32-pixel fixed point
@@ -299,7 +299,7 @@ def test_gpu_path_only_when_its_frames_fit(monkeypatch, caplog) -> None:
     hold them (8K on a small card), it keeps to the CPU path and says so."""
     import logging
 
-    from vidsr.temporal_device import device_bytes
+    from vidsr.temporal.blend_torch import device_bytes
 
     sr = torch.empty(4, 3, 4320, 7680, device="meta")  # only its shape and device are read
     need = device_bytes(4320 * 7680, 2 + 4 + 3)

@@ -1,0 +1,285 @@
+"""The temporal stage: motion-compensated stabilisation of per-frame SR output.
+
+Per-frame SR invents detail independently in every frame, so textures shimmer. The stabiliser
+estimates motion on the low-resolution input (OpenCV DIS optical flow: cheap, no weights), warps
+the previous stabilised output and the next few SR outputs onto the current frame, and blends
+them in where the warp is trustworthy: the flow passes a forward-backward check, is smooth (no
+motion boundary) and the warped input matches the current input. Elsewhere the current SR frame
+is kept untouched. Two bands are blended separately: the bicubic-upscaled input (strictly) and
+the detail the model added over it (more loosely, since that is what shimmers). The
+reconstruction check then brings the blend back down with the benchmarks' bicubic kernel and
+adds what it fails to explain of the current input back into the low band (back-projection,
+soft-thresholded at twice the frame's median residual so averaged coding noise stays averaged;
+a global change such as a fade is added back whole), so blending can add steadiness but not
+move the picture away from what the current frame shows. Where the input
+is still, the output then keeps its previous value unless the blend moved further than about a
+level (the hold: coding noise on a still picture changes the blend by less). Scene cuts reset
+the state, so nothing crosses a cut.
+
+The stage itself (buffer, look-ahead, cuts, what each frame is blended with, the hold's limit);
+motion is :mod:`vidsr.temporal.motion`, the full-resolution work :mod:`vidsr.temporal.blend_cpu`
+or :mod:`vidsr.temporal.blend_torch` (the same functions; one is picked per segment).
+
+torch, numpy and OpenCV only: this module never imports PyAV.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+import torch
+
+from vidsr.config import TEMPORAL_LOOKAHEAD
+from vidsr.errors import InvalidOptionError
+from vidsr.strengths import parse_strength
+from vidsr.temporal import blend_cpu, blend_torch
+from vidsr.temporal.blend_torch import DeviceSplit, device_bytes
+from vidsr.temporal.motion import Motion, Pair, flow_factor, luma_u8, remap
+from vidsr.temporal.storage import Split
+from vidsr.temporal.tuning import Tuning
+
+log = logging.getLogger(__name__)
+
+
+class Blend(Protocol):
+    """Where the full-resolution work runs: :mod:`~vidsr.temporal.blend_cpu` (OpenCV) or
+    :mod:`~vidsr.temporal.blend_torch` (the SR frames' torch device), same functions."""
+
+    def split_frames(self, sr: torch.Tensor, lr: torch.Tensor) -> list: ...
+
+    def build(self, out, current, sources, limit, shown, check, tuning) -> tuple: ...
+
+
+@dataclass
+class _Entry:
+    lr_y: np.ndarray  # uint8 luma on the flow grid
+    frame: Split | DeviceSplit  # the SR output around its input's bicubic upscale
+    lr: torch.Tensor  # (3, h, w) the input frame, for the reconstruction check
+    back: Pair | None = None  # to the previous frame (None at the start of a segment)
+    ahead: Pair | None = None  # previous frame's view of this one (flow prev -> this)
+
+
+class TemporalStabilizer:
+    """Motion-compensated temporal blending of SR frames; output lags input by ``lookahead``.
+
+    ``strength`` is ``off|low|medium|high`` or a number in [0, 1]; ``off`` returns the SR
+    tensors unchanged with no lag. Feed consecutive frames with :meth:`process`, then call
+    :meth:`flush` at the end of a segment; every frame comes out exactly once, in order.
+    ``device``: where output tensors go (default: the device of the SR input). Motion is
+    estimated on the CPU with OpenCV; the full-resolution work runs there too (``backend``
+    ``opencv``), or on the SR frames' torch device (``torch``, :mod:`vidsr.temporal.blend_torch`);
+    ``auto`` picks ``torch`` for frames on a GPU. ``cuts`` counts the scene cuts seen so far.
+
+    Memory: buffered SR frames and the history are kept as two 16-bit fixed-point bands (steps
+    of 1/65535 and 1/32767, finer than any output format) and frames are blended in bands of
+    :data:`vidsr.temporal.blend_cpu.BAND_PIXELS` pixels, so the stage holds
+    :meth:`bytes_per_pixel` bytes per output pixel plus a few MB.
+    """
+
+    def __init__(
+        self,
+        strength: float | str = "medium",
+        lookahead: int = TEMPORAL_LOOKAHEAD,
+        device: torch.device | str | None = None,
+        tuning: Tuning | None = None,
+        backend: str = "auto",
+    ) -> None:
+        self.strength = parse_strength(strength)
+        if backend not in ("auto", "opencv", "torch"):
+            raise InvalidOptionError(f"backend must be auto, opencv or torch, got {backend!r}")
+        self.backend = backend
+        if lookahead < 0 or int(lookahead) != lookahead:
+            raise InvalidOptionError(f"lookahead must be an integer >= 0, got {lookahead!r}")
+        self.lookahead = int(lookahead)
+        self.device = torch.device(device) if device is not None else None
+        self.tuning = tuning or Tuning()
+        self._motion = Motion(self.tuning)
+        self._like = torch.empty(0, 3, 0, 0)
+        self.cuts = 0  # scene cuts detected so far (not reset)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every buffered frame and the history (start of a new segment)."""
+        self._pending: list[_Entry] = []
+        self._last_y: np.ndarray | None = None
+        self._history: Split | DeviceSplit | None = None
+        self._shown: np.ndarray | torch.Tensor | None = None  # the last output, for the hold
+        self._factor: float | None = None
+        self._on_device = False  # the full-resolution work runs on the SR frames' device
+        self._blend: Blend = blend_cpu  # where it runs: blend_cpu or blend_torch
+
+    def bytes_per_pixel(self, batch: int = 1) -> int:
+        """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
+
+        Buffered SR frames (up to look-ahead + batch), the history and the one being built
+        (12 bytes each: two bands of three 16-bit channels), the last output for the hold (6:
+        three 16-bit channels), the float frames it returns (12 bytes each) and the
+        reconstruction check's bicubic reduction of one frame (3: a quarter frame). That is host
+        memory on the OpenCV path; the torch path keeps its frames on the device (24 bytes
+        each, float32).
+        """
+        if self.strength == 0.0:
+            return 0
+        return 12 * (self.lookahead + batch) + 24 + 6 + 12 * max(batch, self.lookahead) + 3
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def process(self, lr: torch.Tensor, sr: torch.Tensor) -> torch.Tensor:
+        """Take N consecutive frames (LR input and SR output); return the M >= 0 finished ones."""
+        self._check(lr, sr)
+        if self.strength == 0.0:
+            return sr
+        self._like = sr[:0] if self.device is None else sr[:0].to(self.device)
+        if self._factor is None:  # the first frames of a segment
+            self._factor = flow_factor(*lr.shape[-2:], self.tuning)
+            self._on_device = self.backend == "torch" or (
+                self.backend == "auto" and sr.device.type == "cuda" and self._fits(sr)
+            )
+            self._blend = blend_torch if self._on_device else blend_cpu
+        lumas = luma_u8(lr, self._factor)
+        frames = self._blend.split_frames(sr, lr)
+        for y, (frame, small) in zip(lumas, frames, strict=True):
+            self._append(y, frame, small)
+        return self._emit(final=False)
+
+    def flush(self) -> torch.Tensor:
+        """Return the frames still buffered, (K,3,H,W) with K >= 0, and start a new segment."""
+        out = self._emit(final=True)
+        self.reset()
+        return out
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _fits(self, sr: torch.Tensor) -> bool:
+        """Whether the frames this stage would hold fit in half the GPU's free memory (the
+        model keeps the rest); if not, the OpenCV path runs, with a warning."""
+        frames = self.lookahead + len(sr) + 3  # buffered, history, the one being built
+        # (device_bytes counts the last output kept for the hold in its work space)
+        need = device_bytes(int(sr.shape[-2]) * int(sr.shape[-1]), frames)
+        free, _ = torch.cuda.mem_get_info(sr.device)
+        if need <= free // 2:
+            return True
+        log.warning(
+            "temporal stage on the CPU: its %d frames of %dx%d need %d MiB, %d MiB are free on %s",
+            frames, sr.shape[-1], sr.shape[-2], need >> 20, free >> 20, sr.device,
+        )  # fmt: skip
+        return False
+
+    def _check(self, lr: torch.Tensor, sr: torch.Tensor) -> None:
+        if lr.ndim != 4 or sr.ndim != 4 or lr.shape[1] != 3 or sr.shape[1] != 3:
+            raise InvalidOptionError(f"expected (N,3,h,w) tensors, got {lr.shape} and {sr.shape}")
+        if lr.shape[0] != sr.shape[0]:
+            raise InvalidOptionError(f"{lr.shape[0]} LR frames but {sr.shape[0]} SR frames")
+        if self._pending and tuple(sr.shape[-2:]) != self._pending[0].frame.size:
+            raise InvalidOptionError("frame size changed inside a segment: call flush() first")
+
+    def _append(self, y: np.ndarray, frame: Split | DeviceSplit, lr: torch.Tensor) -> None:
+        entry = _Entry(y, frame, lr)
+        prev = self._last_y
+        if prev is not None:
+            back = self._motion.flow(y, prev)
+            fwd = self._motion.flow(prev, y)
+            entry.back = self._motion.pair(y, prev, back, fwd, self._factor or 1.0)
+            if entry.back.cut:
+                self.cuts += 1
+                entry.back = None
+            else:
+                entry.ahead = self._motion.pair(prev, y, fwd, back, self._factor or 1.0)
+        self._last_y = y
+        self._pending.append(entry)
+
+    def _ready(self, i: int) -> bool:
+        """Pending frame ``i`` has all the look-ahead it can get."""
+        for k in range(1, self.lookahead + 1):
+            if i + k >= len(self._pending):
+                return False
+            if self._pending[i + k].back is None:  # a cut: nothing further ahead is usable
+                return True
+        return True
+
+    def _emit(self, final: bool) -> torch.Tensor:
+        count = 0
+        while count < len(self._pending) and (final or self._ready(count)):
+            count += 1
+        if count == 0:
+            return self._like.clone()
+        first = self._pending[0]
+        h, w = first.frame.size
+        out = torch.empty((count, 3, h, w), dtype=torch.float32, device=first.lr.device)
+        for i in range(count):  # the oldest pending frame, blended with what it may use
+            limit = self._hold_limit()
+            self._history, self._shown = self._blend.build(
+                out[i], self._pending[0].frame, self._sources(), limit, self._shown,  # type: ignore[arg-type]
+                self._residual, self.tuning,
+            )  # fmt: skip
+            self._pending.pop(0)
+        return out.to(device=self._like.device, dtype=self._like.dtype)
+
+    def _sources(self) -> list[tuple[Split | DeviceSplit, np.ndarray, np.ndarray]]:
+        """What the oldest pending frame is blended with: the history and each usable
+        look-ahead frame, with the flow in output pixels and the base and detail weights
+        (strength included), both on the flow grid."""
+        t, s = self.tuning, self.strength
+        cur = self._pending[0]
+        found: list[tuple[Split | DeviceSplit, Pair, float]] = []
+        if cur.back is not None and self._history is not None:
+            weight = t.history_weights[min(self.lookahead, len(t.history_weights) - 1)]
+            found.append((self._history, cur.back, weight))
+        for k in range(1, self.lookahead + 1):
+            if k >= len(self._pending) or self._pending[k].back is None:
+                break
+            other = self._pending[k]
+            pair = other.ahead if k == 1 else self._chained(k)
+            found.append((other.frame, pair, t.future_weight / k))  # type: ignore[arg-type]
+        h, w = cur.frame.size
+        sources = []
+        for source, pair, weight in found:
+            fh, fw = pair.flow_an.shape[:2]
+            flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
+            gains = np.array([s * weight, s * weight * t.detail_weight], np.float32)
+            sources.append((source, flow, pair.confidence * gains))
+        return sources
+
+    def _residual(self, frame: torch.Tensor) -> torch.Tensor | None:
+        """The reconstruction check of the oldest pending frame's blend ``frame`` (3, H, W):
+        what it fails to explain of its input once brought down to the input's size (3, h, w),
+        soft-thresholded at ``recon_shrink`` times its median beside its mean per channel (a
+        global change, such as a fade, is kept whole); None when the check is off."""
+        t = self.tuning
+        if not t.recon_project:
+            return None
+        res = blend_torch.residual(frame, self._pending[0].lr)
+        if t.recon_shrink > 0:
+            gain = res.mean(dim=(1, 2), keepdim=True)
+            res = res - gain
+            level = t.recon_shrink * float(res.abs().median())
+            res = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+        return res
+
+    def _hold_limit(self) -> np.ndarray | None:
+        """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the
+        last output: ``hold_levels`` where the area is still, 0 where it moves; None at the
+        start of a segment or after a cut."""
+        t, cur = self.tuning, self._pending[0]
+        if cur.back is None or self._shown is None or t.hold_levels <= 0:
+            return None
+        flow = cur.back.flow_an
+        still = np.hypot(flow[..., 0], flow[..., 1]) < t.hold_flow * (self._factor or 1.0)
+        still = cv2.erode(still.astype(np.float32), np.ones((3, 3), np.uint8))
+        # a fade moves still areas too: the hold would freeze them at the last brightness
+        return still * np.float32(t.hold_levels * self.strength * cur.back.fade / 255.0)
+
+    def _chained(self, k: int) -> Pair:
+        """Motion from the oldest pending frame to the k-th next, by chaining consecutive flows."""
+        frames = self._pending[: k + 1]
+        fwd = frames[1].ahead.flow_an  # type: ignore[union-attr]
+        back = frames[1].back.flow_an  # type: ignore[union-attr]
+        for nxt in frames[2:]:
+            fwd = fwd + remap(nxt.ahead.flow_an, fwd)  # type: ignore[union-attr]
+            step = nxt.back.flow_an  # type: ignore[union-attr]
+            back = step + remap(back, step)
+        return self._motion.pair(frames[0].lr_y, frames[-1].lr_y, fwd, back, self._factor or 1.0)

@@ -1,0 +1,58 @@
+"""The temporal stage's knobs: :class:`Tuning` (the defaults), :data:`FAITHFUL`, and the digest a
+resumable job records so that segments blended by two tunings never meet in one output."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import cv2
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Internal knobs of the stabiliser (defaults measured in ``scripts/bench_temporal.py``)."""
+
+    # weight of the warped previous output at strength 1, with a look-ahead of 0, 1, 2 or more
+    # frames (alone, the history needs less weight: at 4.5 look-ahead 0 lost 0.16 dB)
+    history_weights: tuple[float, ...] = (3.0, 3.75, 4.5)
+    future_weight: float = 1.5 / 0.6  # weight of the next warped SR frame (1/k for the k-th)
+    tau_min: float = 20.0  # warp error (Y, 0..255, LR) accepted at any noise level
+    tau_max: float = 40.0  # largest noise-adapted tolerance
+    detail_tau: float = 5.0  # the detail band (SR minus bicubic) tolerates this times more error
+    detail_weight: float = 3.0  # and is blended with this times the base band's weights
+    detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
+    # OpenCV path only)
+    # still areas: the output keeps its previous value while the blended frame stays within
+    # this many levels (of 255, at strength 1) of it, so coding noise there no longer flickers
+    hold_levels: float = 1.6
+    hold_flow: float = 0.1  # motion (LR pixels) below which an area counts as still
+    erode: float = 0.5  # confidence is eroded (min filter) over this many LR pixels
+    flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
+    tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
+    min_flow_side: int = 128  # flow is computed on the LR upscaled to at least this short side
+    # the reconstruction check: what the blend brought back down (bicubic) fails to explain of
+    # the input is added back to its low band (back-projection), less recon_shrink times the
+    # frame's median residual (soft threshold: averaged coding noise stays averaged)
+    recon_project: bool = False  # on in FAITHFUL (below), not yet by default
+    recon_shrink: float = 3.0  # 2.0 put cars CRF 35 blockiness above bicubic's (README)
+    fade_levels: float = 1.0  # mean luma change (0..255) where a neighbour's trust falls to 1/e
+    cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
+    cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
+    dis_preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+    dis_finest_scale: int | None = 1  # None: the preset's
+    dis_refine_iters: int | None = None  # None: the preset's
+
+
+FAITHFUL = Tuning(tau_min=8.0, detail_tau=2.0, recon_project=True)
+"""Issue 14's fidelity-first tuning: tight warp tolerances and the reconstruction check. It no
+longer smears fast motion (articulated clip inside the motion mask: +0.02 dB against per-frame SR,
+the default -2.4 dB; bbb lossless -0.23 dB against -4.76) but halves steadiness (a noisy still
+photo at CRF 35, all-intra: 0.73 of per-frame SR's frame-to-frame change, the target and the
+default 0.48), so it is not the default yet (README, "fast motion")."""
+
+
+def tuning_digest(tuning: Tuning | None = None) -> str:
+    """A short hash of the stabiliser's knobs (default: this version's): a resumable job
+    records it, so segments blended by two different tunings never end up in one output."""
+    return hashlib.sha256(repr(tuning or Tuning()).encode()).hexdigest()[:16]
