@@ -91,16 +91,16 @@ def test_the_memory_plan_starts_from_the_device_default(clip_factory):
     from vidsr.config import UpscaleOptions
     from vidsr.media.probe import probe
     from vidsr.models import load_model
-    from vidsr.pipeline import Pipeline
+    from vidsr.pipeline import plan_memory
 
     src = clip_factory("plan.mp4", width=64, height=48, frames=2, audio=False)
     info = probe(str(src))
     up = load_model("bicubic", device="cpu", scale=4)
-    assert Pipeline(UpscaleOptions(model="bicubic"))._plan_memory(up, info, 192, 256) == 1
+    assert plan_memory(UpscaleOptions(model="bicubic"), up, info, 192, 256).batch_size == 1
     roomy = UpscaleOptions(model="bicubic", max_memory=16 << 30)
-    assert Pipeline(roomy)._plan_memory(up, info, 192, 256) == 1
+    assert plan_memory(roomy, up, info, 192, 256).batch_size == 1
     four = UpscaleOptions(model="bicubic", max_memory=16 << 30, batch_size=4)
-    assert Pipeline(four)._plan_memory(up, info, 192, 256) == 4
+    assert plan_memory(four, up, info, 192, 256).batch_size == 4
 
 
 def planes_of(path: Path) -> list[np.ndarray]:
@@ -163,7 +163,7 @@ def test_the_plan_counts_what_reuse_keeps(clip_factory, caplog):
     from vidsr.config import UpscaleOptions
     from vidsr.media.probe import probe
     from vidsr.models import load_model
-    from vidsr.pipeline import Pipeline
+    from vidsr.pipeline import plan_memory
     from vidsr.reuse.regions import held_bytes
 
     src = clip_factory("plan640.mp4", width=640, height=360, frames=2, audio=False)
@@ -174,7 +174,7 @@ def test_the_plan_counts_what_reuse_keeps(clip_factory, caplog):
         caplog.clear()
         options = UpscaleOptions(model="vidsr-bi-x4", max_memory=16 << 30, reuse=reuse)
         with caplog.at_level(logging.INFO, logger="vidsr.pipeline"):
-            Pipeline(options)._plan_memory(up, info, 1440, 2560)
+            plan_memory(options, up, info, 1440, 2560)
         line = next(r.getMessage() for r in caplog.records if "memory plan" in r.getMessage())
         return int(line.split("frames and stages ")[1].split("M")[0])
 

@@ -42,13 +42,14 @@ from typing import TYPE_CHECKING, Any
 from vidsr.config import UpscaleOptions
 from vidsr.errors import InvalidOptionError, VidsrError
 from vidsr.process import status_kb
-from vidsr.types import MediaInfo, PlanarFrame, PlaneLayout
+from vidsr.types import MediaInfo, PlanarFrame
 
 if TYPE_CHECKING:
     import torch
 
+    from vidsr.media.decode import VideoDecoder
     from vidsr.models import Upscaler
-    from vidsr.plan import OutputGeometry
+    from vidsr.pipeline.plan import RunPlan
     from vidsr.post_stage import PostStage
 
 # torch, PyAV and the pipeline are imported inside the functions that use them, so that
@@ -157,16 +158,30 @@ def model_flops(upscaler: Upscaler, height: int, width: int) -> int | None:
     return int(counter.get_total_flops())
 
 
-def _geometry(
-    info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions, in_layout: PlaneLayout
-) -> tuple[str, OutputGeometry]:
-    """The encoder's pixel format and the output frames, chosen as :class:`Pipeline` chooses them
-    for a video output (:func:`vidsr.plan.output_geometry`)."""
-    from vidsr.media.formats import output_pix_fmt
-    from vidsr.plan import output_geometry
+def _plan(
+    info: MediaInfo,
+    upscaler: Upscaler,
+    options: UpscaleOptions,
+    decoder: VideoDecoder,
+    output_path: str,
+    post_stage: PostStage | None,
+) -> RunPlan:
+    """The plan :class:`Pipeline` makes for a run into ``output_path`` (encoder, output frames,
+    batch and tiles: :func:`vidsr.pipeline.plan.plan_run`), its tile given to ``upscaler``."""
+    from vidsr.paths import OutputTarget
+    from vidsr.pipeline.plan import plan_run
 
-    pix_fmt = output_pix_fmt(options.codec, in_layout, options.pix_fmt)
-    return pix_fmt, output_geometry(info, upscaler, pix_fmt)
+    plan = plan_run(
+        info,
+        upscaler,
+        options,
+        OutputTarget.for_path(output_path),
+        decoder.layout,
+        decoder.window,
+        post_stage=post_stage,
+    )
+    plan.memory.apply_to(upscaler)
+    return plan
 
 
 def _sync_for(device: torch.device) -> Callable[[], None] | None:
@@ -195,7 +210,9 @@ def run_stages(
     "stages": {name: {"s", "cpu_s", "fps", "peak_rss_mb"}}}`` (wall and CPU seconds; ``color``
     also splits them into ``in_*`` (planes -> RGB) and ``out_*`` (RGB -> planes)).
     """
-    from vidsr.media.encode import EncodeSettings, VideoWriter
+    import torch
+
+    from vidsr.media.encode import VideoWriter
     from vidsr.pipeline import Pipeline, make_decoder, reuse_for
     from vidsr.post_stage import StageFeed
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
@@ -204,7 +221,8 @@ def run_stages(
     decoder = make_decoder(info, window, options)
     in_layout = decoder.layout
     model = reuse_for(options, upscaler) or upscaler
-    pix_fmt, geo = _geometry(info, upscaler, options, in_layout)
+    plan = _plan(info, upscaler, options, decoder, output_path, post_stage)
+    geo = plan.geometry
     color = info.video.color
     sync = _sync_for(upscaler.device)
     meters = {name: _Meter() for name in STAGES}
@@ -221,6 +239,8 @@ def run_stages(
     def emit(sr: torch.Tensor, pts: list[int]) -> None:
         if sr.shape[0] == 0:
             return
+        if geo.turns:  # --apply-rotation, as the pipeline turns them
+            sr = torch.rot90(sr, geo.turns, dims=(2, 3))
         with color_out.time():
             planes.extend(
                 rgb_to_planes(
@@ -235,7 +255,7 @@ def run_stages(
     def stage_meter() -> AbstractContextManager[None]:  # "temporal" appears only when it is on
         return meters["temporal"].time(sync) if post_stage is not None else nullcontext()
 
-    size = options.batch_on(upscaler.device.type)
+    size = plan.batch_size
     for i in range(0, len(frames), size):
         batch = frames[i : i + size]
         with color_in.time(sync):
@@ -250,12 +270,9 @@ def run_stages(
     emit(tail, pts)
     del frames
 
-    settings = EncodeSettings(
-        codec=options.codec, crf=options.crf, preset=options.preset, pix_fmt=pix_fmt
-    )
     with meters["encode"].time():
         writer = VideoWriter(
-            output_path, info, geo.width, geo.height, settings, window, decoder.time_base
+            output_path, info, geo.width, geo.height, plan.settings, window, decoder.time_base
         )
         try:
             for frame in planes:
@@ -484,7 +501,9 @@ def run_bench(
     upscaler = load_model_for(options)
     load_s = time.perf_counter() - load_started
     v = info.video
-    _warm_up(info, upscaler, options)
+    ext = Path(clip).suffix.lower()
+    ext = ext if ext in (".mp4", ".mkv", ".mov") else ".mkv"
+    _warm_up(info, upscaler, options, f"warm-up{ext}")  # the outputs' container, not written
 
     result: dict[str, Any] = {
         "clip": str(clip),
@@ -500,8 +519,6 @@ def run_bench(
         "peak_rss_resettable": _reset_peak(),
     }
     with tempfile.TemporaryDirectory(prefix="vidsr-bench-", dir=workdir) as tmp:
-        ext = Path(clip).suffix.lower()
-        ext = ext if ext in (".mp4", ".mkv", ".mov") else ".mkv"
         best_whole: dict[str, Any] | None = None
         best_stages: dict[str, Any] | None = None
         best_off: dict[str, Any] | None = None  # the whole pipeline with the temporal stage off
@@ -599,19 +616,23 @@ def run_bench(
     return result
 
 
-def _warm_up(info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions) -> None:
-    """One batch through decode, colour conversion and the model, as the runs will call them
-    (oneDNN builds its kernels for the exact shapes and strides on first use)."""
-    from vidsr.pipeline import Pipeline, make_decoder
+def _warm_up(
+    info: MediaInfo, upscaler: Upscaler, options: UpscaleOptions, output_path: str
+) -> None:
+    """One batch through decode, colour conversion and the model, as the runs into
+    ``output_path``'s container will call them (oneDNN builds its kernels for the exact shapes
+    and strides on first use)."""
+    from vidsr.pipeline import Pipeline, make_decoder, temporal_stage
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
     decoder = make_decoder(info, window, options)
-    _, geo = _geometry(info, upscaler, options, decoder.layout)
+    plan = _plan(info, upscaler, options, decoder, output_path, temporal_stage(options, upscaler))
+    geo = plan.geometry
     batch: list[PlanarFrame] = []
     for frame in decoder.frames():
         batch.append(frame)
-        if len(batch) == options.batch_on(upscaler.device.type):
+        if len(batch) == plan.batch_size:
             break
     if not batch:
         raise VidsrError("no video frames in the selected window")

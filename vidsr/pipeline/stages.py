@@ -1,0 +1,53 @@
+"""Each stage of a run built from the options: the decoder, the model, region reuse and the
+temporal stage (the pipeline, ``vidsr bench`` and the quality tools build them here)."""
+
+from __future__ import annotations
+
+from vidsr.config import UpscaleOptions
+from vidsr.media.deblock import deblock_decision
+from vidsr.media.decode import VideoDecoder
+from vidsr.models import Upscaler, load_model
+from vidsr.post_stage import PostStage
+from vidsr.reuse.regions import RegionReuse, region_reuse
+from vidsr.strengths import parse_deblock, resolve_level, temporal_wanted
+from vidsr.types import MediaInfo, Window
+
+
+def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> VideoDecoder:
+    """The decoder a run uses: rate override, deinterlacing and deblocking from the options."""
+    strength = parse_deblock(options.deblock)
+    return VideoDecoder(
+        info,
+        window,
+        fps=options.fps,
+        deinterlace=options.deinterlace,
+        deblock=deblock_decision if strength is None else strength,
+    )
+
+
+def load_model_for(options: UpscaleOptions) -> Upscaler:
+    """The model ``options`` name, loaded as they say (device, precision, tile, scale, compile)."""
+    return load_model(
+        options.model,
+        device=options.device,
+        precision=options.precision,
+        tile=options.tile,
+        scale=options.scale,
+        compile=options.compile,
+    )
+
+
+def reuse_for(options: UpscaleOptions, upscaler: Upscaler) -> RegionReuse | None:
+    """The region reuse ``options.reuse`` asks for (fresh, no kept output), or None when it is
+    off or does not apply to this model (see :func:`vidsr.reuse.regions.supports_reuse`)."""
+    return region_reuse(upscaler, options.reuse)
+
+
+def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:
+    """The temporal stabiliser the options ask for, or None when it is off."""
+    from vidsr.temporal import TemporalStabilizer
+
+    if not temporal_wanted(options.temporal, upscaler.classical):
+        return None
+    level = resolve_level(options.temporal, upscaler.classical)
+    return TemporalStabilizer(level, lookahead=options.lookahead, device=upscaler.device)
