@@ -25,7 +25,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from vidsr.config import UpscaleOptions
+from vidsr.config import ModelOptions, UpscaleOptions
 from vidsr.models import load_model
 from vidsr.pipeline import Pipeline
 from vidsr.quality.video import evaluate_video_model
@@ -84,9 +84,9 @@ def bench_clip(name: str, args: argparse.Namespace, upscaler, tmp: Path) -> dict
     file, first = CLIPS[name]
     clip = tmp / f"{name}.mkv"
     note = extract(DATA / file, clip, first, args.frames, args.max_width, args.max_height)
-    on = UpscaleOptions(reuse=args.level, temporal=args.temporal)
+    on = UpscaleOptions.of(reuse=args.level, temporal=args.temporal)
     off = replace(on, reuse="off")
-    Pipeline(replace(off, duration=0.2), upscaler=upscaler).run(str(clip), str(tmp / "warm.mp4"))
+    Pipeline(off.changed(duration=0.2), upscaler=upscaler).run(str(clip), str(tmp / "warm.mp4"))
     runs: dict[str, list[dict]] = {"on": [], "off": []}
     for rep in range(args.repeat):
         order = (("on", on), ("off", off)) if rep % 2 == 0 else (("off", off), ("on", on))
@@ -118,14 +118,13 @@ def bench_clip(name: str, args: argparse.Namespace, upscaler, tmp: Path) -> dict
         scores = {}
         for key, level in (("on", args.level), ("off", "off")):
             r = evaluate_video_model(
-                upscaler.name,
+                ModelOptions(upscaler.name, precision="auto"),
                 DATA / file,
                 frames=args.eval_frames,
                 crf=crf,
                 temporal=args.temporal,
                 ssim=False,
                 reuse=level,
-                precision="auto",
             )
             model = r["methods"][0]
             scores[key] = {

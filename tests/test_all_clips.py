@@ -52,7 +52,7 @@ def test_clip_first_second(shared_data, tmp_path, name):
     # the source's own container where it can hold H.264, else Matroska (as vidsr's default name)
     ext = src.suffix if src.suffix in (".mp4", ".ts", ".mkv", ".mov") else ".mkv"
     out = tmp_path / f"out{ext}"
-    options = UpscaleOptions(model="bicubic", scale=scale, duration=1.0, preset="ultrafast")
+    options = UpscaleOptions.of(model="bicubic", scale=scale, duration=1.0, preset="ultrafast")
     stats = Pipeline(options).run(str(src), str(out))
 
     out_sar, out_tags, out_frames, out_kinds = _describe(out)

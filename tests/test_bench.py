@@ -44,7 +44,7 @@ def planes_of(path: Path) -> list[np.ndarray]:
 
 
 def test_result_has_documented_keys_and_sane_values(tiny, one_thread):
-    r = bench.run_bench(str(tiny), UpscaleOptions(**FAST), frames=8, repeat=2)
+    r = bench.run_bench(str(tiny), UpscaleOptions.of(**FAST), frames=8, repeat=2)
 
     assert set(bench.RESULT_KEYS) <= set(r)
     assert r["frames"] == 8
@@ -66,13 +66,13 @@ def test_result_has_documented_keys_and_sane_values(tiny, one_thread):
 
 def test_frames_limit_the_window(clip_factory, one_thread):
     src = clip_factory("bench12.mp4", width=32, height=24, frames=12)
-    r = bench.run_bench(str(src), UpscaleOptions(model="bicubic", **FAST), frames=5)
+    r = bench.run_bench(str(src), UpscaleOptions.of(model="bicubic", **FAST), frames=5)
     assert r["frames"] == 5
     assert r["model_gflop_per_frame"] == 0  # no network
 
 
 def test_temporal_stage_is_timed_when_on(tiny, one_thread):
-    options = UpscaleOptions(model="bicubic", temporal="medium", **FAST)
+    options = UpscaleOptions.of(model="bicubic", temporal="medium", **FAST)
     r = bench.run_bench(str(tiny), options, frames=8)
     assert r["frames"] == 8  # frames held back by the stage all come out
     assert list(r["stages"]) == ["decode", "color", "model", "temporal", "encode"]
@@ -81,7 +81,7 @@ def test_temporal_stage_is_timed_when_on(tiny, one_thread):
     assert r["whole_without_temporal_s"] > 0
     assert r["temporal_share"] == pytest.approx(1 - r["whole_without_temporal_s"] / r["whole_s"])
     assert "temporal stage share" in bench.format_table(r)
-    off = bench.run_bench(str(tiny), UpscaleOptions(model="bicubic", **FAST), frames=4)
+    off = bench.run_bench(str(tiny), UpscaleOptions.of(model="bicubic", **FAST), frames=4)
     assert "temporal_share" not in off and "temporal stage share" not in bench.format_table(off)
 
 
@@ -109,13 +109,13 @@ def test_baseline_is_skipped_with_a_reason_without_imageio_ffmpeg(tiny, monkeypa
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import now raises ImportError
     reason = bench.baseline_unavailable()
     assert reason is not None and "imageio_ffmpeg" in reason and "bench" in reason
-    r = bench.run_bench(str(tiny), UpscaleOptions(model="bicubic", **FAST), baseline=True)
+    r = bench.run_bench(str(tiny), UpscaleOptions.of(model="bicubic", **FAST), baseline=True)
     assert r["baseline"] == {"skipped": reason}
 
 
 @pytest.mark.skipif(bench.baseline_unavailable() is not None, reason="no imageio-ffmpeg")
 def test_baseline_runs_the_same_frames(tiny, one_thread):
-    r = bench.run_bench(str(tiny), UpscaleOptions(**FAST), frames=6, baseline=True)
+    r = bench.run_bench(str(tiny), UpscaleOptions.of(**FAST), frames=6, baseline=True)
     base = r["baseline"]
     assert base["frames"] == r["frames"] == 6
     assert base["precision"] == "float32"
@@ -139,7 +139,7 @@ def test_overlapped_pipeline_is_bit_identical_to_the_sequential_stages(
     """
     src = clip_factory("bitexact.mp4", width=32, height=24, frames=9)
     up = load_model("realesr-animevideov3", device="cpu", precision=precision)
-    options = UpscaleOptions(codec="ffv1", batch_size=batch, device="cpu", precision=precision)
+    options = UpscaleOptions.of(codec="ffv1", batch_size=batch, device="cpu", precision=precision)
     out = tmp_path / "pipeline.mkv"
     Pipeline(options, upscaler=up).run(str(src), str(out))
     sequential = tmp_path / "sequential.mkv"

@@ -255,7 +255,7 @@ def test_probe_and_the_mux_agree_on_a_real_run(tmp_path):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(mux.StreamCopier, "__init__", keep_plan)
-        Pipeline(UpscaleOptions(model="bicubic", scale=2, preset="ultrafast")).run(
+        Pipeline(UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast")).run(
             str(src), str(out)
         )
     assert {i: a for i, _, a in plans[0]} == said

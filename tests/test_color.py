@@ -106,7 +106,9 @@ def _patch_clip(path, colorspace: int, color_range: int) -> None:
 def test_flat_patches_keep_their_colour_and_tags(tmp_path, colorspace, color_range):
     src, out = tmp_path / "patches.mp4", tmp_path / "out.mp4"
     _patch_clip(src, colorspace, color_range)
-    Pipeline(UpscaleOptions(model="bicubic", scale=2, preset="ultrafast")).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast")).run(
+        str(src), str(out)
+    )
     with av.open(str(out)) as c:
         ctx = c.streams.video[0].codec_context
         assert (int(ctx.colorspace), int(ctx.color_range)) == (colorspace, color_range)

@@ -9,7 +9,7 @@ from PIL import Image
 
 from vidsr import Pipeline, UpscaleOptions
 
-OPTIONS = UpscaleOptions(model="bicubic", scale=2)
+OPTIONS = UpscaleOptions.of(model="bicubic", scale=2)
 
 
 def _frames(folder, first: int, count: int = 4) -> None:
@@ -32,7 +32,7 @@ def test_folder_sequence_keeps_its_numbers(tmp_path, first):
 def test_pattern_sequence_keeps_its_numbers_in_a_window(tmp_path):
     _frames(tmp_path / "in", 0, count=6)
     out = tmp_path / "out"
-    window = UpscaleOptions(model="bicubic", scale=2, fps=25, start=0.08)  # frames 2..5
+    window = UpscaleOptions.of(model="bicubic", scale=2, fps=25, start=0.08)  # frames 2..5
     Pipeline(window).run(str(tmp_path / "in" / "shot_%04d.png"), str(out) + "/")
     numbers = sorted(int(p.stem.split("_")[-1]) for p in out.glob("*.png"))
     assert numbers == [2, 3, 4, 5]

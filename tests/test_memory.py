@@ -78,10 +78,10 @@ def test_default_batch_is_one_frame_on_the_cpu_and_four_on_a_gpu():
     from vidsr.config import CPU_BATCH, GPU_BATCH, UpscaleOptions
 
     assert (CPU_BATCH, GPU_BATCH) == (1, 4)
-    options = UpscaleOptions()
+    options = UpscaleOptions().model
     assert options.batch_size is None
     assert (options.batch_on("cpu"), options.batch_on("cuda")) == (1, 4)
-    assert UpscaleOptions(batch_size=3).batch_on("cpu") == 3  # --batch still wins
+    assert UpscaleOptions.of(batch_size=3).model.batch_on("cpu") == 3  # --batch still wins
     assert build_parser().parse_args(["upscale", "in.mp4"]).batch is None
 
 
@@ -96,10 +96,10 @@ def test_the_memory_plan_starts_from_the_device_default(clip_factory):
     src = clip_factory("plan.mp4", width=64, height=48, frames=2, audio=False)
     info = probe(str(src))
     up = load_model("bicubic", device="cpu", scale=4)
-    assert plan_memory(UpscaleOptions(model="bicubic"), up, info, 192, 256).batch_size == 1
-    roomy = UpscaleOptions(model="bicubic", max_memory=16 << 30)
+    assert plan_memory(UpscaleOptions.of(model="bicubic"), up, info, 192, 256).batch_size == 1
+    roomy = UpscaleOptions.of(model="bicubic", max_memory=16 << 30)
     assert plan_memory(roomy, up, info, 192, 256).batch_size == 1
-    four = UpscaleOptions(model="bicubic", max_memory=16 << 30, batch_size=4)
+    four = UpscaleOptions.of(model="bicubic", max_memory=16 << 30, batch_size=4)
     assert plan_memory(four, up, info, 192, 256).batch_size == 4
 
 
@@ -143,7 +143,7 @@ def test_default_batch_output_matches_batch_4_within_a_rounding(shared_data, tmp
     up = load_model("realesr-animevideov3", device="cpu", precision="fp32")
     outs = {}
     for batch in (None, 4):
-        options = UpscaleOptions(codec="ffv1", batch_size=batch, device="cpu", precision="fp32")
+        options = UpscaleOptions.of(codec="ffv1", batch_size=batch, device="cpu", precision="fp32")
         outs[batch] = tmp_path / f"batch{batch}.mkv"
         Pipeline(options, upscaler=up).run(str(src), str(outs[batch]))
     got, old = planes_of(outs[None]), planes_of(outs[4])
@@ -172,7 +172,7 @@ def test_the_plan_counts_what_reuse_keeps(clip_factory, caplog):
 
     def frames_mb(reuse: str) -> int:
         caplog.clear()
-        options = UpscaleOptions(model="vidsr-bi-x4", max_memory=16 << 30, reuse=reuse)
+        options = UpscaleOptions.of(model="vidsr-bi-x4", max_memory=16 << 30, reuse=reuse)
         with caplog.at_level(logging.INFO, logger="vidsr.pipeline"):
             plan_memory(options, up, info, 1440, 2560)
         line = next(r.getMessage() for r in caplog.records if "memory plan" in r.getMessage())

@@ -41,7 +41,7 @@ JOB_FIELDS = ("segment_seconds", "preroll", "postroll", "workers", "max_retries"
 )
 def test_upscale_options_accept_or_refuse_in_one_line(values):
     try:
-        UpscaleOptions(**values)
+        UpscaleOptions.of(**values)
     except InvalidOptionError as err:
         assert "\n" not in str(err) and str(err)
 

@@ -20,7 +20,7 @@ FAST = {"preset": "ultrafast", "model": "bicubic"}
 def test_frames_pts_audio_and_size_survive(clip_factory, tmp_path, codec, vfr):
     src = clip_factory(f"{codec}_{vfr}.mp4", codec=codec, vfr=vfr)
     out = tmp_path / "out.mp4"
-    stats = Pipeline(UpscaleOptions(scale=2, **FAST)).run(str(src), str(out))
+    stats = Pipeline(UpscaleOptions.of(scale=2, **FAST)).run(str(src), str(out))
 
     assert stats.state == "done"
     src_times, out_times = video_times(src), video_times(out)
@@ -37,7 +37,7 @@ def test_duration_matches_within_one_frame(clip_factory, tmp_path):
 
     src = clip_factory("cfr.mp4")
     out = tmp_path / "out.mp4"
-    Pipeline(UpscaleOptions(scale=2, **FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(scale=2, **FAST)).run(str(src), str(out))
     with av.open(str(src)) as a, av.open(str(out)) as b:
         da, db = a.streams.video[0], b.streams.video[0]
         assert abs(float(da.duration * da.time_base) - float(db.duration * db.time_base)) <= 1 / 25
@@ -46,7 +46,7 @@ def test_duration_matches_within_one_frame(clip_factory, tmp_path):
 def test_preview_window_starts_at_zero_and_keeps_sync(clip_factory, tmp_path):
     src = clip_factory("long.mp4", frames=50)
     out = tmp_path / "window.mp4"
-    Pipeline(UpscaleOptions(scale=2, start=0.4, duration=0.8, **FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(scale=2, start=0.4, duration=0.8, **FAST)).run(str(src), str(out))
     times = video_times(out)
     assert len(times) == 20  # 0.8 s at 25 fps
     assert times[0] == 0 and times[-1] == Fraction(19, 25)
@@ -62,7 +62,7 @@ def test_output_frames_are_the_models_output(clip_factory, tmp_path):
     src = clip_factory("model.mp4", width=48, height=32, frames=3, audio=False)
     out = tmp_path / "model.mp4"
     upscaler = load_model("realesr-animevideov3", device="cpu", precision="fp32")
-    options = UpscaleOptions(crf=12, preset="ultrafast", temporal="off", deblock="off")
+    options = UpscaleOptions.of(crf=12, preset="ultrafast", temporal="off", deblock="off")
     Pipeline(options, upscaler=upscaler).run(str(src), str(out))
 
     lr = decoded_rgb(src).clamp(0, 1)
@@ -76,7 +76,7 @@ def test_output_frames_are_the_models_output(clip_factory, tmp_path):
 def test_cancel_leaves_no_file(clip_factory, tmp_path):
     src = clip_factory("cancel.mp4", frames=40)
     out = tmp_path / "cancelled.mp4"
-    pipeline = Pipeline(UpscaleOptions(scale=2, batch_size=2, **FAST))
+    pipeline = Pipeline(UpscaleOptions.of(scale=2, batch_size=2, **FAST))
     pipeline.progress = lambda done, total: pipeline.cancel() if done >= 4 else None
     with pytest.raises(CancelledError):
         pipeline.run(str(src), str(out))
@@ -90,7 +90,9 @@ def test_failed_run_keeps_an_existing_output_untouched(clip_factory, tmp_path):
     out = tmp_path / "existing.mp4"
     out.write_bytes(b"previous result")
     with pytest.raises(Exception, match="encoder"):
-        Pipeline(UpscaleOptions(scale=2, codec="no-such-encoder", **FAST)).run(str(src), str(out))
+        Pipeline(UpscaleOptions.of(scale=2, codec="no-such-encoder", **FAST)).run(
+            str(src), str(out)
+        )
     assert out.read_bytes() == b"previous result"
     assert [p.name for p in tmp_path.iterdir()] == ["existing.mp4"]
 
@@ -100,7 +102,7 @@ def test_default_output_name_beside_input(clip_factory, tmp_path):
 
     src = tmp_path / "holiday.mp4"
     shutil.copy(clip_factory("name.mp4", frames=3), src)
-    stats = Pipeline(UpscaleOptions(scale=2, **FAST)).run(str(src))
+    stats = Pipeline(UpscaleOptions.of(scale=2, **FAST)).run(str(src))
     assert stats.output == str(tmp_path / "holiday_x2.mp4")
     assert video_size(stats.output) == (128, 96)
 
@@ -110,7 +112,7 @@ def test_lookahead_option_every_frame_out(clip_factory, tmp_path, lookahead):
     """``--lookahead`` reaches the temporal stage; every frame still comes out, pts intact."""
     from vidsr.pipeline import temporal_stage
 
-    options = UpscaleOptions(scale=2, temporal="high", lookahead=lookahead, **FAST)
+    options = UpscaleOptions.of(scale=2, temporal="high", lookahead=lookahead, **FAST)
     stage = temporal_stage(options, load_model("bicubic", scale=2))
     assert stage is not None and stage.lookahead == lookahead
     src = clip_factory("cfr.mp4")
@@ -123,7 +125,7 @@ def test_lookahead_out_of_range_is_refused():
     from vidsr.errors import InvalidOptionError
 
     with pytest.raises(InvalidOptionError, match="lookahead"):
-        UpscaleOptions(lookahead=5)
+        UpscaleOptions.of(lookahead=5)
 
 
 def test_an_encoder_failure_is_reported_as_itself(clip_factory, tmp_path, monkeypatch):
@@ -138,7 +140,7 @@ def test_an_encoder_failure_is_reported_as_itself(clip_factory, tmp_path, monkey
     monkeypatch.setattr(VideoWriter, "write", fail)
     src = clip_factory("short.mp4", frames=12)
     out = tmp_path / "out.mp4"
-    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", batch_size=1)
+    options = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast", batch_size=1)
     with pytest.raises(EncoderError, match="the encoder said no"):
         Pipeline(options).run(str(src), str(out))
     assert not out.exists()
@@ -148,7 +150,7 @@ def test_run_state_is_an_enum_equal_to_its_name(clip_factory, tmp_path):
     from vidsr import RunState
 
     src = clip_factory("state.mp4", frames=3, audio=False)
-    pipeline = Pipeline(UpscaleOptions(scale=2, **FAST))
+    pipeline = Pipeline(UpscaleOptions.of(scale=2, **FAST))
     assert pipeline.stats.state is RunState.IDLE
     stats = pipeline.run(str(src), str(tmp_path / "out.mp4"))
     assert stats.state is RunState.DONE and stats.state == "done"

@@ -23,7 +23,7 @@ def _first_second(times, start):
 def test_real_clip_first_second(shared_data, tmp_path, name, ext, scale):
     src = shared_data / "clips" / name
     out = tmp_path / f"out{ext}"
-    options = UpscaleOptions(model="bicubic", scale=scale, duration=1.0, preset="ultrafast")
+    options = UpscaleOptions.of(model="bicubic", scale=scale, duration=1.0, preset="ultrafast")
     stats = Pipeline(options).run(str(src), str(out))
 
     src_times = video_times(src)
@@ -43,7 +43,7 @@ def test_default_model_on_real_footage(shared_data, tmp_path):
     """The default network (bf16 where supported) on a few real frames, audio kept."""
     src = shared_data / "clips" / "chaplin_h264_mp3_640x360.mp4"
     out = tmp_path / "chaplin_x4.mp4"
-    stats = Pipeline(UpscaleOptions(duration=0.2, preset="ultrafast")).run(str(src), str(out))
+    stats = Pipeline(UpscaleOptions.of(duration=0.2, preset="ultrafast")).run(str(src), str(out))
     assert stats.frames_encoded == 5
     assert video_size(out) == (2560, 1440)
     assert video_times(out) == video_times(src)[:5]

@@ -18,7 +18,7 @@ def test_temporal_stage_keeps_every_frame_and_changes_the_pictures(clip_factory,
     outs = {}
     for level in ("off", "medium"):
         outs[level] = tmp_path / f"{level}.mp4"
-        options = UpscaleOptions(temporal=level, crf=0, preset="ultrafast", batch_size=3)
+        options = UpscaleOptions.of(temporal=level, crf=0, preset="ultrafast", batch_size=3)
         Pipeline(options, upscaler=upscaler).run(str(src), str(outs[level]))
         assert video_times(outs[level]) == video_times(src)
     off, medium = decoded_rgb(outs["off"]), decoded_rgb(outs["medium"])
@@ -31,7 +31,7 @@ def test_temporal_stage_keeps_every_frame_and_changes_the_pictures(clip_factory,
 
 def test_no_temporal_stage_for_classical_resamplers(clip_factory, tmp_path):
     src = clip_factory("bicubic.mp4", frames=3)
-    pipeline = Pipeline(UpscaleOptions(model="bicubic", scale=2, preset="ultrafast"))
+    pipeline = Pipeline(UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast"))
     pipeline.run(str(src), str(tmp_path / "o.mp4"))
     assert pipeline.post_stage is None
 
@@ -56,7 +56,7 @@ def test_deblock_auto_leaves_clean_video_alone_and_treats_blocky_video(clip_fact
 def test_deblocked_frames_keep_count_and_pts(clip_factory, tmp_path):
     src = clip_factory("blocky2.mp4", width=128, height=96, frames=8, extra={"crf": "51"})
     out = tmp_path / "deblocked.mp4"
-    options = UpscaleOptions(model="bicubic", scale=2, deblock="2", preset="ultrafast")
+    options = UpscaleOptions.of(model="bicubic", scale=2, deblock="2", preset="ultrafast")
     Pipeline(options).run(str(src), str(out))
     assert video_times(out) == video_times(src)
     assert torch.isfinite(decoded_rgb(out)).all()

@@ -4,7 +4,7 @@ Public API (importing this package is cheap: torch and PyAV load on first use)::
 
     import vidsr
     vidsr.upscale("in.mp4", "out.mp4", scale=2)
-    stats = vidsr.Pipeline(vidsr.UpscaleOptions(model="realesrgan-x4plus")).run("in.mp4")
+    stats = vidsr.Pipeline(vidsr.UpscaleOptions.of(model="realesrgan-x4plus")).run("in.mp4")
 """
 
 from __future__ import annotations

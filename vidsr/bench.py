@@ -39,7 +39,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vidsr.config import UpscaleOptions
+from vidsr.config import ModelOptions, UpscaleOptions
 from vidsr.errors import InvalidOptionError, VidsrError
 from vidsr.process import status_kb
 from vidsr.types import MediaInfo, PlanarFrame
@@ -204,7 +204,7 @@ def run_stages(
 ) -> dict[str, Any]:
     """Run the pipeline's stages one after another, each timed alone, writing ``output_path``.
 
-    Decodes the options' window, converts and upscales ``options.batch_on(device)`` frames at a
+    Decodes the options' window, converts and upscales the plan's batch of frames at a
     time, applies ``post_stage`` if given, converts back and encodes, with no threads: the
     sequential reference the overlapped pipeline must match bit for bit. Returns ``{"frames": N,
     "stages": {name: {"s", "cpu_s", "fps", "peak_rss_mb"}}}`` (wall and CPU seconds; ``color``
@@ -469,8 +469,8 @@ def run_bench(
     repeat: int = 1,
     workdir: str | None = None,
 ) -> dict[str, Any]:
-    """Benchmark ``clip``'s first ``frames`` frames from ``options.start`` (default options: the
-    default model, precision, batch and encoder of a plain ``vidsr upscale``).
+    """Benchmark ``clip``'s first ``frames`` frames from ``options.window.start`` (default
+    options: the default model, precision, batch and encoder of a plain ``vidsr upscale``).
 
     The model is loaded once and warmed up on one batch; then the whole pipeline and the
     stage-by-stage run are measured ``repeat`` times, alternating, and the fastest of each kept
@@ -482,7 +482,6 @@ def run_bench(
     """
     from vidsr.media.encoders import choose_encoder
     from vidsr.media.probe import probe
-    from vidsr.models import load_model
     from vidsr.pipeline import load_model_for, reuse_for, temporal_stage
 
     if frames < 1:
@@ -492,13 +491,15 @@ def run_bench(
     info = probe(clip)
     rate = info.video.average_rate
     # the bench writes .mp4/.mkv/.mov files, where ``auto`` is libx264 at any depth
-    options = dataclasses.replace(options, codec=choose_encoder(options.codec, "bench.mkv", 8))
-    if options.duration is None:
+    codec = choose_encoder(options.encode.codec, "bench.mkv", 8)
+    options = dataclasses.replace(options, encode=dataclasses.replace(options.encode, codec=codec))
+    if options.window.duration is None:
         # The window is in seconds: end it half a frame after the last wanted frame starts.
         duration = (frames - 0.5) / float(rate) if rate else None
-        options = dataclasses.replace(options, duration=duration)
+        options = options.changed(duration=duration)
     load_started = time.perf_counter()
-    upscaler = load_model_for(options)
+    upscaler = load_model_for(options.model)
+    encode = options.encode
     load_s = time.perf_counter() - load_started
     v = info.video
     ext = Path(clip).suffix.lower()
@@ -511,8 +512,8 @@ def run_bench(
         "device": str(upscaler.device),
         "precision": str(upscaler.dtype).removeprefix("torch."),
         "compiled": upscaler.compiled,
-        "batch_size": options.batch_on(upscaler.device.type),
-        "encoder": f"{options.codec} preset {options.preset} crf {options.crf}",
+        "batch_size": options.model.batch_on(upscaler.device.type),
+        "encoder": f"{encode.codec} preset {encode.preset} crf {encode.crf}",
         "input_size": [v.width, v.height],
         "load_s": load_s,
         "machine": machine_info(),
@@ -530,12 +531,12 @@ def run_bench(
             if best_whole is None or whole["whole_s"] < best_whole["whole_s"]:
                 best_whole = whole
             if temporal_on:
-                no_stage = dataclasses.replace(options, temporal="off")
+                no_stage = options.changed(temporal="off")
                 off = _run_whole(clip, no_stage, upscaler, str(Path(tmp) / f"off{ext}"))
                 if best_off is None or off["whole_s"] < best_off["whole_s"]:
                     best_off = off
             if reuse_on:
-                no_reuse = dataclasses.replace(options, reuse="off")
+                no_reuse = options.changed(reuse="off")
                 full = _run_whole(clip, no_reuse, upscaler, str(Path(tmp) / f"full{ext}"))
                 if best_full is None or full["whole_s"] < best_full["whole_s"]:
                     best_full = full
@@ -594,15 +595,20 @@ def run_bench(
             if reason is not None:
                 result["baseline"] = {"skipped": reason}
             else:
-                reference = load_model(
-                    options.model, device=options.device, precision="fp32", scale=options.scale
+                reference = load_model_for(  # the same weights, fp32, whole frames
+                    ModelOptions(
+                        options.model.name,
+                        options.model.scale,
+                        device=options.model.device,
+                        precision="fp32",
+                    )
                 )
                 base = run_baseline(
                     info,
                     reference.module,
                     reference.device,
                     count,
-                    options.start,
+                    options.window.start,
                     str(Path(tmp) / "base.mp4"),
                 )
                 result["baseline"] = base

@@ -11,7 +11,7 @@ import pytest
 
 from vidsr.config import UpscaleOptions
 
-FAST = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", crf=20, batch_size=2)
+FAST = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast", crf=20, batch_size=2)
 """Options every job test uses: a weightless model and the fastest encoder preset."""
 
 

@@ -6,8 +6,6 @@ around it; pre-roll and post-roll give every border frame the context it has in 
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -16,7 +14,7 @@ from vidsr.config import DEFAULT_POSTROLL, DEFAULT_PREROLL, UpscaleOptions
 from vidsr.jobs import JobOptions, run_job
 from vidsr.jobs.worker import make_pipeline
 
-LOSSLESS = dataclasses.replace(FAST, crf=0)  # x264 CRF 0 is lossless: frames compare exactly
+LOSSLESS = FAST.changed(crf=0)  # x264 CRF 0 is lossless: frames compare exactly
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +42,7 @@ def test_job_equals_single_run_without_temporal(clip48, tmp_path):
 
 
 def test_temporal_context_across_cuts(clip48, tmp_path):
-    options = dataclasses.replace(LOSSLESS, temporal="medium")
+    options = LOSSLESS.changed(temporal="medium")
     single = tmp_path / "single.mkv"
     make_pipeline(options).run(str(clip48), str(single))
 
@@ -74,6 +72,6 @@ def test_context_is_paid_only_when_the_temporal_stage_runs(model, temporal, cont
     """Regression: ``context_for`` counted ``--temporal auto`` as on even with ``--model
     bicubic`` (where auto means off), so such a job decoded a pre-roll it did not need; and
     ``--temporal 0`` (off too) paid one as well."""
-    options = UpscaleOptions(model=model, temporal=temporal)
+    options = UpscaleOptions.of(model=model, temporal=temporal)
     assert JobOptions().context_for(options) == context
     assert JobOptions(preroll=2.0, postroll=0.25).context_for(options) == (2.0, 0.25)

@@ -10,7 +10,7 @@ from vidsr.jobs.manifest import job_digest, options_fingerprint
 
 INPUT = {"name": "a.mp4", "size": 1234, "sha256": "ab" * 32}
 PLAN = {"segment_seconds": 60.0, "preroll": 1.0, "postroll": 0.5}
-EVERY_FIELD = UpscaleOptions(
+EVERY_FIELD = UpscaleOptions.of(
     model="bicubic",
     scale=2,
     tile=64,

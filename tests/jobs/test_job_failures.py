@@ -36,7 +36,7 @@ def test_full_disk_while_joining_keeps_the_segments(keyclip, tmp_path, monkeypat
 def test_unusable_codec_leaves_no_job_folder(keyclip, tmp_path):
     out = tmp_path / "o.webm"
     with pytest.raises(InvalidOptionError, match="cannot hold h264"):
-        run_job(str(keyclip), str(out), dataclasses.replace(FAST, codec="libx264"), JOB)
+        run_job(str(keyclip), str(out), FAST.changed(codec="libx264"), JOB)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -32,7 +32,7 @@ RUNNER = textwrap.dedent(
     def slow(done, total):  # a long film in miniature: give the test time to kill us
         time.sleep(0.08)
 
-    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", crf=20, batch_size=2)
+    options = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast", crf=20, batch_size=2)
     run_job(sys.argv[1], sys.argv[2], options, JobOptions(segment_seconds=0.4), progress=slow)
     """
 )
@@ -129,7 +129,7 @@ def test_job_folder_from_other_options_or_input_is_refused(keyclip, clip_factory
     with pytest.raises(CancelledError):
         run_job(str(keyclip), str(out), FAST, JOB, progress=progress)
     manifest = (job_folder(str(out)) / "manifest.json").read_bytes()
-    other = dataclasses.replace(FAST, crf=30)
+    other = FAST.changed(crf=30)
     with pytest.raises(OutputPathError, match=r"different options.*crf.*--restart"):
         run_job(str(keyclip), str(out), other, JOB)
     with pytest.raises(OutputPathError, match=r"different options.*segment_seconds"):
@@ -162,7 +162,7 @@ def test_batch_size_and_device_may_change_on_resume(keyclip, tmp_path):
     progress = _interrupt_after(1)
     with pytest.raises(CancelledError):
         run_job(str(keyclip), str(out), FAST, JOB, progress=progress)
-    smaller = dataclasses.replace(FAST, batch_size=1, device="cpu")
+    smaller = FAST.changed(batch_size=1, device="cpu")
     assert run_job(str(keyclip), str(out), smaller, JOB).reused == 1
 
 

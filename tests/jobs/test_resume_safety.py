@@ -3,7 +3,6 @@ only segments whose bytes are still those it finished (issue 15's three silent w
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import av
@@ -83,7 +82,7 @@ def test_lost_manifest_does_not_adopt_segments_of_other_options(keyclip, tmp_pat
     folder = job_folder(str(out))
     assert len(_segments(folder)) == 2
     (folder / "manifest.json").unlink()
-    lanczos = dataclasses.replace(FAST, model="lanczos")
+    lanczos = FAST.changed(model="lanczos")
     result = run_job(str(keyclip), str(out), lanczos, JOB)
     assert (result.reused, result.encoded) == (0, 4)
     reference = tmp_path / "ref.mp4"
@@ -131,7 +130,7 @@ def test_lost_manifest_does_not_adopt_a_foreign_segment_under_this_jobs_name(key
     copied in under this job's name decodes, and has the planned frames and pts, so with the
     manifest lost it was adopted. Each segment's container now carries its job's digest."""
     other = tmp_path / "other.mp4"
-    lanczos = dataclasses.replace(FAST, model="lanczos")
+    lanczos = FAST.changed(model="lanczos")
     with pytest.raises(CancelledError):
         run_job(str(keyclip), str(other), lanczos, JOB, progress=_interrupt_after(2))
     out = tmp_path / "o.mp4"

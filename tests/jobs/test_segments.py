@@ -65,9 +65,7 @@ def test_job_borders_exact(clip_factory, tmp_path, name, fields, preset):
     """Frame count and pts exact, no frame duplicated, dropped or shifted at any cut."""
     src = clip_factory(f"borders_{name}.mp4", **fields)
     out = tmp_path / "out.mp4"
-    options = (
-        FAST if preset == "ultrafast" else FAST.__class__(**{**FAST.__dict__, "preset": preset})
-    )
+    options = FAST if preset == "ultrafast" else FAST.changed(preset=preset)
     result = run_job(str(src), str(out), options, JobOptions(segment_seconds=0.2))
     assert result.segments >= 3
     assert video_times(out) == video_times(src)

@@ -69,7 +69,7 @@ def test_a_damaged_file_is_upscaled_whole_with_its_audio(clip, tmp_path):
     bad = tmp_path / "damaged.mp4"
     damage(clip, bad, {5})
     out = tmp_path / "out.mp4"
-    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", temporal="off")
+    options = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast", temporal="off")
     stats = Pipeline(options).run(str(bad), str(out))
     assert video_times(out) == video_times(clip) and stats.frames_encoded == 30
     assert audio_packets(out) == audio_packets(clip)
@@ -121,10 +121,10 @@ def test_truncated_file_in_a_window_is_an_error_not_a_short_output(clip_factory,
     cut = tmp_path / "cut.mp4"
     _faststart_truncated(src, cut, 0.45)
     out = tmp_path / "o.mp4"
-    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", duration=2.0)
+    options = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast", duration=2.0)
     with pytest.raises(CorruptInputError, match="truncated or damaged"):
         Pipeline(options).run(str(cut), str(out))
     assert not out.exists()
     # a window that ends before the cut is whole, and succeeds
-    short = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", duration=0.4)
+    short = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast", duration=0.4)
     assert Pipeline(short).run(str(cut), str(out)).frames_encoded == 10

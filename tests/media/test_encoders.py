@@ -50,7 +50,7 @@ def test_webm_gets_vp9_and_opus_audio(clip_factory, tmp_path) -> None:
     no AAC) becomes Opus with the same tone and length."""
     src = clip_factory("tone.mp4", frames=25)
     out = tmp_path / "out.webm"
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     with av.open(str(out)) as c:
         assert c.streams.video[0].codec_context.name == "vp9"
         assert c.streams.audio[0].codec_context.name == "opus"
@@ -67,7 +67,7 @@ def test_webm_gets_vp9_and_opus_audio(clip_factory, tmp_path) -> None:
 def test_10bit_webm_stays_10bit_as_av1(clip_factory, tmp_path) -> None:
     src = clip_factory("ten.mkv", codec="libx265", pix_fmt="yuv420p10le", frames=3, audio=False)
     out = tmp_path / "out.webm"
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     frames = _frames(out)
     assert len(frames) == 3 and frames[0].format.name == "yuv420p10le"
     with av.open(str(out)) as c:
@@ -79,6 +79,6 @@ def test_av1_and_vp9_by_name_with_the_default_preset(clip_factory, tmp_path, cod
     """``--codec libsvtav1`` failed: ``--preset medium`` was passed to an integer option."""
     src = clip_factory("plain.mp4", frames=4, audio=False)
     out = tmp_path / "out.mkv"
-    options = UpscaleOptions(**{**FAST, "preset": "medium"}, codec=codec)
+    options = UpscaleOptions.of(**{**FAST, "preset": "medium"}, codec=codec)
     Pipeline(options).run(str(src), str(out))
     assert len(_frames(out)) == 4

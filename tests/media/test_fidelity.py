@@ -24,7 +24,7 @@ def _first_frame(path):
 def test_10bit_stays_10bit(clip_factory, tmp_path):
     src = clip_factory("ten.mkv", codec="libx265", pix_fmt="yuv420p10le", frames=3, audio=False)
     out = tmp_path / "ten_x2.mkv"
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     frame, _ = _first_frame(out)
     assert frame.format.name == "yuv420p10le"
     y = np.frombuffer(frame.planes[0], np.uint16)
@@ -35,14 +35,14 @@ def test_10bit_stays_10bit(clip_factory, tmp_path):
 def test_pix_fmt_override(clip_factory, tmp_path):
     src = clip_factory("ten.mkv", codec="libx265", pix_fmt="yuv420p10le", frames=3, audio=False)
     out = tmp_path / "eight.mp4"
-    Pipeline(UpscaleOptions(pix_fmt="yuv420p", **FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(pix_fmt="yuv420p", **FAST)).run(str(src), str(out))
     assert _first_frame(out)[0].format.name == "yuv420p"
 
 
 def test_rotation_tag_and_aspect_are_kept(clip_factory, tmp_path):
     src = clip_factory("rot.mp4", rotation=-90, sar=Fraction(35, 32), frames=3)
     out = tmp_path / "rot.mp4"
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     frame, stream = _first_frame(out)
     assert frame.rotation == -90
     assert stream.sample_aspect_ratio == Fraction(35, 32)
@@ -52,7 +52,7 @@ def test_rotation_tag_and_aspect_are_kept(clip_factory, tmp_path):
 def test_apply_rotation_turns_pictures_upright(clip_factory, tmp_path):
     src = clip_factory("rot.mp4", rotation=-90, sar=Fraction(35, 32), frames=3)
     out = tmp_path / "upright.mp4"
-    Pipeline(UpscaleOptions(apply_rotation=True, **FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(apply_rotation=True, **FAST)).run(str(src), str(out))
     frame, _ = _first_frame(out)
     assert frame.rotation == 0
     assert (frame.width, frame.height) == (96, 128)
@@ -72,8 +72,8 @@ def test_interlaced_source_is_deinterlaced(clip_factory, tmp_path):
     with av.open(str(src)) as c:
         assert next(c.decode(video=0)).interlaced_frame
     out_auto, out_off = tmp_path / "auto.mkv", tmp_path / "off.mkv"
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out_auto))
-    Pipeline(UpscaleOptions(deinterlace="off", **FAST)).run(str(src), str(out_off))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out_auto))
+    Pipeline(UpscaleOptions.of(deinterlace="off", **FAST)).run(str(src), str(out_off))
     assert video_times(out_auto) == video_times(src) == video_times(out_off)
     with av.open(str(out_auto)) as c:
         assert not next(c.decode(video=0)).interlaced_frame
@@ -97,7 +97,7 @@ def _png_folder(folder, count, size=(40, 30), dtype=np.uint8):
 def test_image_folder_to_png_folder(tmp_path):
     _png_folder(tmp_path / "frames", 4)
     out = tmp_path / "big"
-    Pipeline(UpscaleOptions(**FAST)).run(str(tmp_path / "frames"), str(out) + "/")
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(tmp_path / "frames"), str(out) + "/")
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"frame_{i:06d}.png" for i in range(4)]  # img000..img003: numbers kept
     assert Image.open(out / names[0]).size == (80, 60)
@@ -107,7 +107,7 @@ def test_image_folder_to_png_folder(tmp_path):
 def test_image_folder_to_video_with_fps(tmp_path):
     _png_folder(tmp_path / "frames", 5)
     out = tmp_path / "seq.mp4"
-    Pipeline(UpscaleOptions(fps=Fraction(12), **FAST)).run(str(tmp_path / "frames"), str(out))
+    Pipeline(UpscaleOptions.of(fps=Fraction(12), **FAST)).run(str(tmp_path / "frames"), str(out))
     times = video_times(out)
     assert len(times) == 5 and times[1] - times[0] == Fraction(1, 12)
 
@@ -115,7 +115,7 @@ def test_image_folder_to_video_with_fps(tmp_path):
 def test_single_photo_in_photo_out(tmp_path):
     _png_folder(tmp_path / "one", 1)
     photo = tmp_path / "one" / "img000.png"
-    stats = Pipeline(UpscaleOptions(**FAST)).run(str(photo))
+    stats = Pipeline(UpscaleOptions.of(**FAST)).run(str(photo))
     assert stats.output == str(tmp_path / "one" / "img000_x2.png")
     assert Image.open(stats.output).size == (80, 60)
 
@@ -123,7 +123,7 @@ def test_single_photo_in_photo_out(tmp_path):
 def test_deep_source_gives_16bit_png(clip_factory, tmp_path):
     src = clip_factory("ten.mkv", codec="libx265", pix_fmt="yuv420p10le", frames=3, audio=False)
     out = tmp_path / "deep"
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out) + "/")
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out) + "/")
     frame, _ = _first_frame(out / "frame_000001.png")  # Pillow would flatten 48-bit RGB
     assert frame.format.name == "rgb48be"
     values = frame.to_ndarray()
@@ -132,7 +132,7 @@ def test_deep_source_gives_16bit_png(clip_factory, tmp_path):
 
 def test_video_to_single_image_name_is_refused(clip_factory, tmp_path):
     with pytest.raises(InvalidOptionError, match="folder"):
-        Pipeline(UpscaleOptions(**FAST)).run(str(clip_factory("v.mp4")), str(tmp_path / "x.png"))
+        Pipeline(UpscaleOptions.of(**FAST)).run(str(clip_factory("v.mp4")), str(tmp_path / "x.png"))
 
 
 def test_hdr_tags_kept_and_metadata_limit_said(tmp_path, caplog):
@@ -152,7 +152,7 @@ def test_hdr_tags_kept_and_metadata_limit_said(tmp_path, caplog):
             o.mux(s.encode(f))
         o.mux(s.encode(None))
     with caplog.at_level(logging.WARNING):
-        Pipeline(UpscaleOptions(codec="libx265", **FAST)).run(str(src), str(out))
+        Pipeline(UpscaleOptions.of(codec="libx265", **FAST)).run(str(src), str(out))
     assert "HDR source (PQ)" in caplog.text
     with av.open(str(out)) as c:
         ctx = c.streams.video[0].codec_context
@@ -163,7 +163,9 @@ def test_hdr_tags_kept_and_metadata_limit_said(tmp_path, caplog):
 def test_odd_output_size_fits_420(clip_factory, tmp_path):
     src = clip_factory("odd.mkv", codec="libx264", pix_fmt="yuv444p", width=33, height=25, frames=2)
     out = tmp_path / "odd_x3.mp4"
-    Pipeline(UpscaleOptions(model="bicubic", scale=3, preset="ultrafast")).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(model="bicubic", scale=3, preset="ultrafast")).run(
+        str(src), str(out)
+    )
     frame, _ = _first_frame(out)
     # 99x75 cannot be 4:2:0: one column and one row are dropped, nothing is stretched
     assert (frame.width, frame.height, frame.format.name) == (98, 74, "yuv420p")
@@ -173,7 +175,7 @@ def test_odd_output_size_fits_420(clip_factory, tmp_path):
 def test_container_title_and_audio_language_are_kept(clip_factory, tmp_path):
     src = clip_factory("meta.mp4", frames=3)
     out = tmp_path / "meta.mkv"
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     with av.open(str(out)) as c:
         assert c.metadata.get("title") == "vidsr test clip"
         assert c.streams.audio[0].metadata.get("language") == "eng"
@@ -189,12 +191,14 @@ def test_printf_patterns_in_and_out_and_a_percent_in_a_video_name(clip_factory, 
     _png_folder(tmp_path / "frames", 3)
     pattern_out = tmp_path / "up" / "out_%04d.png"
     pattern_out.parent.mkdir()
-    Pipeline(UpscaleOptions(**FAST)).run(str(tmp_path / "frames" / "img%03d.png"), str(pattern_out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(
+        str(tmp_path / "frames" / "img%03d.png"), str(pattern_out)
+    )
     assert sorted(p.name for p in pattern_out.parent.iterdir()) == [
         f"out_{i:04d}.png" for i in range(3)
     ]  # img000..img002 in: the numbers are kept
     src = tmp_path / "clip 100%.mp4"
     src.write_bytes(clip_factory("short.mp4", frames=6).read_bytes())
-    stats = Pipeline(UpscaleOptions(**FAST)).run(str(src), str(tmp_path / "out 50%.mkv"))
+    stats = Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(tmp_path / "out 50%.mkv"))
     assert stats.output == str(tmp_path / "out 50%.mkv")
     assert len(video_times(tmp_path / "out 50%.mkv")) == 6

@@ -8,7 +8,6 @@ of the same damaged file agree frame for frame.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -99,7 +98,7 @@ def test_a_lost_keyframe_fills_the_frames_the_decoder_dropped(ts_clip, tmp_path,
 def test_whole_run_job_resumed_job_and_two_workers_agree(ts_clip, damaged_ts, tmp_path):
     """Lossless x264 (crf 0), so a one-pass run and a job decode to the same pixels."""
     whole = tmp_path / "whole.mp4"
-    options = dataclasses.replace(FAST, crf=0)
+    options = FAST.changed(crf=0)
     stats = Pipeline(options).run(str(damaged_ts), str(whole))
     assert stats.frames_encoded == 50
     assert video_times(whole) == video_times(ts_clip)

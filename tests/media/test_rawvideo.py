@@ -81,7 +81,9 @@ def test_10bit_frames_are_read_exactly_and_upscaled_at_10bit(tmp_path) -> None:
         for a, b in zip(got.planes, want, strict=True):
             np.testing.assert_array_equal(a, b)
     out = tmp_path / "out.mkv"
-    Pipeline(UpscaleOptions(model="bicubic", scale=2, preset="ultrafast")).run(str(path), str(out))
+    Pipeline(UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast")).run(
+        str(path), str(out)
+    )
     with av.open(str(out)) as c:
         got = list(c.decode(video=0))
         assert len(got) == 4
@@ -106,7 +108,7 @@ def test_real_raw_clip_is_the_picture_its_h264_stream_codes(shared_data, tmp_pat
         assert min(_psnr(x, y) for x, y in zip(pa, pb, strict=True)) > 30
     assert _psnr(a[0][0], b[5][0]) < 30  # frames differ from each other: the check can fail
     out = tmp_path / "cars_x2.mp4"
-    options = UpscaleOptions(model="bicubic", scale=2, duration=0.4, preset="ultrafast")
+    options = UpscaleOptions.of(model="bicubic", scale=2, duration=0.4, preset="ultrafast")
     Pipeline(options).run(raw.path, str(out))
     with av.open(str(out)) as c:
         frames = list(c.decode(video=0))
@@ -125,13 +127,13 @@ def test_raw_and_y4m_outputs_hold_exactly_the_frames_a_lossless_file_holds(tmp_p
     src.write_bytes(b"".join(p.astype("<u2").tobytes() for t in range(5) for p in _planes_10bit(t)))
     lossless = tmp_path / "ref.mkv"
     base = dict(model="bicubic", scale=2, temporal="off")
-    Pipeline(UpscaleOptions(codec="ffv1", **base)).run(str(src), str(lossless))
+    Pipeline(UpscaleOptions.of(codec="ffv1", **base)).run(str(src), str(lossless))
     want = _decode_planes(lossless)
     assert len(want) == 5
     raw = tmp_path / "out_128x96_yuv420p10le.yuv"
     y4m = tmp_path / "out.y4m"
     for out in (raw, y4m):
-        Pipeline(UpscaleOptions(**base)).run(str(src), str(out))
+        Pipeline(UpscaleOptions.of(**base)).run(str(src), str(out))
     assert raw.stat().st_size == 5 * 128 * 96 * 3  # 1.5 samples a pixel, 2 bytes a sample
     info = probe(str(y4m))
     assert (info.video.pix_fmt, info.video.average_rate) == ("yuv420p10le", 30)
@@ -149,7 +151,7 @@ def test_raw_and_y4m_outputs_hold_exactly_the_frames_a_lossless_file_holds(tmp_p
 def test_real_clip_to_y4m_says_the_audio_is_left_out(shared_data, tmp_path, caplog) -> None:
     src = shared_data / "clips" / "chaplin_h264_mp3_640x360.mp4"
     out = tmp_path / "chaplin.y4m"
-    options = UpscaleOptions(model="bicubic", scale=1, duration=0.4, temporal="off")
+    options = UpscaleOptions.of(model="bicubic", scale=1, duration=0.4, temporal="off")
     with caplog.at_level(logging.WARNING):
         Pipeline(options).run(str(src), str(out))
     assert "holds video only: the input's audio left out" in caplog.text
@@ -226,7 +228,7 @@ def test_real_raw_clip_runs_as_a_segmented_job_with_every_frame(shared_data, tmp
 
     src = str(shared_data / "clips" / "raw" / "cars_320x240_30f_yuv420p.i420")
     out = tmp_path / "cars_x2.mp4"
-    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast")
+    options = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast")
     result = run_job(src, str(out), options, JobOptions(segment_seconds=0.4))
     assert result.frames == 30
     with av.open(str(out)) as c:
@@ -245,7 +247,7 @@ def test_fps_overrides_the_named_rate_in_a_segmented_job(shared_data, tmp_path) 
 
     src = str(shared_data / "clips" / "raw" / "cars_320x240_30f_yuv420p.i420")
     out = tmp_path / "cars_50.mp4"
-    options = UpscaleOptions(model="bicubic", scale=2, preset="ultrafast", fps=Fraction(50))
+    options = UpscaleOptions.of(model="bicubic", scale=2, preset="ultrafast", fps=Fraction(50))
     assert run_job(src, str(out), options, JobOptions(segment_seconds=0.2)).frames == 30
     with av.open(str(out)) as c:
         frames = list(c.decode(video=0))

@@ -44,7 +44,7 @@ def _mkv_with_extras(path):
 def test_mkv_keeps_subtitles_chapters_and_attachments(tmp_path):
     src, out = tmp_path / "extras.mkv", tmp_path / "out.mkv"
     _mkv_with_extras(src)
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     with av.open(str(out)) as c:
         subs = [bytes(p) for p in c.demux(c.streams.subtitles[0]) if p.size]
         titles = [ch["metadata"]["title"] for ch in c.chapters()]
@@ -58,7 +58,7 @@ def test_mp4_says_what_it_cannot_keep(tmp_path, caplog):
     src, out = tmp_path / "extras.mkv", tmp_path / "out.mp4"
     _mkv_with_extras(src)
     with caplog.at_level(logging.WARNING):
-        Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+        Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     text = caplog.text
     assert "subtitles" in text and "left out" in text
     assert "attachment" in text
@@ -85,7 +85,7 @@ def test_audio_the_container_cannot_hold_is_transcoded_not_dropped(tmp_path, cap
         o.mux(v.encode(None))
         o.mux(a.encode(None))
     with caplog.at_level(logging.WARNING):
-        Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+        Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     assert "transcoding it to AAC" in caplog.text
     with av.open(str(out)) as c:
         stream = c.streams.audio[0]
@@ -103,7 +103,7 @@ def test_avi_mp3_transcoded_for_m4v_keeps_every_sample_in_order(shared_data, tmp
     the .m4v (ipod) muxer refused them: the run failed at the sixth frame."""
     src = shared_data / "clips" / "ucf_makeup_mpeg4asp_320x240_mp3.avi"
     out = tmp_path / "out.m4v"
-    Pipeline(UpscaleOptions(**{**FAST, "duration": 1.0})).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**{**FAST, "duration": 1.0})).run(str(src), str(out))
     with av.open(str(out)) as c:
         stream = c.streams.audio[0]
         assert stream.codec_context.name == "aac"
@@ -138,7 +138,7 @@ def test_a_cover_picture_stream_before_the_video_is_not_what_gets_upscaled(tmp_p
             frame.pts = i
             o.mux(video.encode(frame))
         o.mux(video.encode(None))
-    Pipeline(UpscaleOptions(**FAST)).run(str(src), str(out))
+    Pipeline(UpscaleOptions.of(**FAST)).run(str(src), str(out))
     with av.open(str(out)) as c:
         assert [s.type for s in c.streams] == ["video"]
         frames = list(c.decode(video=0))

@@ -119,7 +119,7 @@ def test_toy_architecture_loads_detects_and_pads(toy):
 def test_toy_architecture_runs_a_whole_pipeline(toy, clip_factory, tmp_path: Path):
     src = clip_factory("toy.mp4", frames=4, audio=False)
     out = tmp_path / "toy_out.mp4"
-    stats = Pipeline(UpscaleOptions(model="toy-x2", device="cpu", preset="ultrafast")).run(
+    stats = Pipeline(UpscaleOptions.of(model="toy-x2", device="cpu", preset="ultrafast")).run(
         str(src), str(out)
     )
     assert stats.frames_encoded == 4

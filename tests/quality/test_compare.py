@@ -75,11 +75,14 @@ def test_read_picture_from_an_image(tmp_path) -> None:
 
 
 def test_compare_file_writes_a_png_of_the_expected_size(tmp_path) -> None:
+    from vidsr.config import ModelOptions
     from vidsr.quality.compare import compare_file
 
     a, _ = _pair()
     Image.fromarray(a).save(tmp_path / "in.png")
-    out = compare_file(tmp_path / "in.png", tmp_path / "out.png", "bicubic", mode="split", crops=0)
+    out = compare_file(
+        tmp_path / "in.png", tmp_path / "out.png", ModelOptions("bicubic"), mode="split", crops=0
+    )
     with Image.open(out) as img:
         assert img.size == (4 * 64, 4 * 48)
 

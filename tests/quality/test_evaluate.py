@@ -13,9 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
+from vidsr.config import ModelOptions
 from vidsr.quality.image_sets import bicubic_upscale, evaluate, json_ready
 from vidsr.quality.pictures import load_rgb
 from vidsr.quality.resize import mod_crop
+
+ANIME_CPU = ModelOptions("realesr-animevideov3", device="cpu", precision="fp32")
 
 
 @pytest.fixture
@@ -117,7 +120,7 @@ def test_video_oracle_scores_perfectly_in_order(texture_clip: Path) -> None:
 def test_video_eval_of_a_classical_model(texture_clip: Path) -> None:
     from vidsr.quality.video import evaluate_video, evaluate_video_model
 
-    result = evaluate_video_model("bicubic", texture_clip, frames=6)
+    result = evaluate_video_model(ModelOptions("bicubic", precision="fp32"), texture_clip, frames=6)
     assert result["temporal"] == "off"  # auto: classical resamplers get no stabiliser
     assert result["scale"] == 4 and result["frames"] == 6 and result["crf"] is None
     rows = _check_rows(result, ["model", "bicubic"])
@@ -138,21 +141,17 @@ def test_video_eval_of_a_classical_model(texture_clip: Path) -> None:
 def test_video_eval_temporal_stage_steadies_a_network(texture_clip: Path) -> None:
     from vidsr.quality.video import evaluate_video_model
 
-    medium = evaluate_video_model("realesr-animevideov3", texture_clip, frames=6, device="cpu")
+    medium = evaluate_video_model(ANIME_CPU, texture_clip, frames=6)
     assert medium["temporal"] == "medium"  # auto: the pipeline's default for networks
     rows = _check_rows(medium, ["model", "per_frame", "bicubic"])
     assert rows["model"]["warping_error"] < 0.5 * rows["per_frame"]["warping_error"]
     assert rows["model"]["tof"] < rows["per_frame"]["tof"]
     assert medium["fps"] == rows["model"]["fps"] < rows["per_frame"]["fps"]
-    causal = evaluate_video_model(
-        "realesr-animevideov3", texture_clip, frames=6, device="cpu", lookahead=0
-    )
+    causal = evaluate_video_model(ANIME_CPU, texture_clip, frames=6, lookahead=0)
     assert causal["lookahead"] == 0 and medium["lookahead"] == 2
     assert causal["methods"][0]["psnr"] != rows["model"]["psnr"]  # the option reaches the stage
 
-    off = evaluate_video_model(
-        "realesr-animevideov3", texture_clip, frames=6, device="cpu", temporal="off", batch=5
-    )
+    off = evaluate_video_model(ANIME_CPU, texture_clip, frames=6, temporal="off", batch=5)
     plain = _check_rows(off, ["model", "bicubic"])["model"]
     for key in METRICS[:-1]:  # the same per-frame output however the frames are batched
         assert plain[key] == pytest.approx(rows["per_frame"][key], rel=1e-4), key
@@ -164,7 +163,7 @@ def test_video_eval_on_foreman(shared_data: Path) -> None:
     foreman = shared_data / "clips" / "foreman_vp9_352x288_30.webm"
     if not foreman.is_file():
         pytest.skip(f"{foreman} is absent")
-    result = evaluate_video_model("realesr-animevideov3", foreman, frames=6, device="cpu")
+    result = evaluate_video_model(ANIME_CPU, foreman, frames=6)
     assert result["size"] == [352, 288] and result["frames"] == 6
     rows = _check_rows(result, ["model", "per_frame", "bicubic"])
     assert 25 < rows["bicubic"]["psnr"] < 35  # x4 bicubic on foreman: about 29 dB

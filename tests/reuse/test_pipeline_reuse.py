@@ -15,7 +15,7 @@ from vidsr.errors import CancelledError, InvalidOptionError
 from vidsr.jobs import JobOptions, run_job
 from vidsr.pipeline import Pipeline
 
-OPTIONS = UpscaleOptions(
+OPTIONS = UpscaleOptions.of(
     model="vidsr-bi-x2", precision="fp32", temporal="off", codec="ffv1", batch_size=4, reuse="0"
 )
 """Lossless output (FFV1), so that equal model output shows as equal decoded frames."""
@@ -38,15 +38,15 @@ def test_pipeline_with_reuse_keeps_the_still_region_bit_for_bit(still_clip, tmp_
 
 def test_bad_reuse_value_is_a_one_line_error():
     with pytest.raises(InvalidOptionError, match="--reuse"):
-        UpscaleOptions(reuse="sometimes")
+        UpscaleOptions.of(reuse="sometimes")
     with pytest.raises(InvalidOptionError, match="--reuse level"):
-        UpscaleOptions(reuse="-1")
+        UpscaleOptions.of(reuse="-1")
 
 
 def test_job_with_reuse_resumed_or_parallel_equals_uninterrupted(tmp_path):
     clip = write_still_and_moving(tmp_path / "gop8.mp4", 16, gop=8)
     job = JobOptions(segment_seconds=0.3)
-    options = replace(OPTIONS, codec="libx264", crf=12)
+    options = OPTIONS.changed(codec="libx264", crf=12)
 
     def interrupt(done: int, total: int) -> None:
         if done > 8:  # in the second segment

@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from vidsr.config import ModelOptions
 from vidsr.media.roundtrip import h264_roundtrip
 from vidsr.quality import metrics
 from vidsr.quality.image_sets import make_lr
@@ -66,10 +67,8 @@ def test_real_clip_steadier_without_losing_fidelity(shared_data, clip, crf):
     CRF 35 blockiness no higher than bicubic's. (The issue's targets are means over clips;
     ``scripts/bench_temporal.py`` measures those. Per clip, foreman at CRF 35 is -29%.)"""
     result = evaluate_video_model(
-        "realesr-animevideov3",
+        ModelOptions("realesr-animevideov3", device="cpu", precision="auto"),
         shared_data / "clips" / clip,
-        device="cpu",
-        precision="auto",
         frames=16,
         crf=crf,
         ssim=False,

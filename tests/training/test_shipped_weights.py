@@ -29,6 +29,7 @@ def test_each_shipped_model_has_weights_and_a_card() -> None:
 
 @pytest.mark.parametrize("path", CATALOG, ids=[p.stem for p in CATALOG])
 def test_shipped_weights_reproduce_their_set5_scores(path, shared_data) -> None:
+    from vidsr.config import ModelOptions
     from vidsr.quality.image_sets import evaluate_model
 
     entry = yaml.safe_load(path.read_text())
@@ -36,10 +37,8 @@ def test_shipped_weights_reproduce_their_set5_scores(path, shared_data) -> None:
         if key not in entry["scores"]:
             continue
         result = evaluate_model(
-            entry["name"],
+            ModelOptions(entry["name"], device="cpu", precision="fp32"),
             shared_data / "eval" / "Set5" / "HR",
-            device="cpu",
-            precision="fp32",
             jpeg_quality=quality,
             ssim=False,
         )

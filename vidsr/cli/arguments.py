@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 from fractions import Fraction
+from typing import Any
 
-from vidsr.config import CPU_BATCH, DEFAULT_MODEL, GPU_BATCH
+from vidsr.config import CPU_BATCH, DEFAULT_MODEL, GPU_BATCH, ModelOptions
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -39,6 +40,14 @@ def add_model_arguments(
     )
     parser.add_argument(
         "--tile", type=int, default=0, help="tile size in input pixels (0: whole frames)"
+    )
+
+
+def model_options(args: argparse.Namespace, **more: Any) -> ModelOptions:
+    """The :class:`ModelOptions` of :func:`add_model_arguments`' flags, plus ``more`` fields
+    (``scale``, ``compile``, ``batch_size``) of the commands that take them."""
+    return ModelOptions(
+        name=args.model, device=args.device, precision=args.precision, tile=args.tile, **more
     )
 
 

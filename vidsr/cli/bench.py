@@ -6,8 +6,13 @@ import argparse
 from typing import Any
 
 from vidsr.bench import format_table, run_bench
-from vidsr.cli.arguments import add_batch_argument, add_model_arguments, add_reuse_argument
-from vidsr.config import UpscaleOptions
+from vidsr.cli.arguments import (
+    add_batch_argument,
+    add_model_arguments,
+    add_reuse_argument,
+    model_options,
+)
+from vidsr.config import EncodeOptions, TemporalOptions, UpscaleOptions, WindowOptions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,20 +23,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's arguments to ``parser`` (``vidsr bench`` and ``scripts/bench.py``)."""
-    d = UpscaleOptions()
+    e, t = EncodeOptions(), TemporalOptions()
     parser.add_argument("clip", help="input video")
     add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=16, help="frames to run (16)")
     parser.add_argument("--start", type=float, default=0.0, help="start time in seconds (0)")
     add_batch_argument(parser)
-    parser.add_argument("--codec", default=d.codec, help=f"video encoder ({d.codec})")
-    parser.add_argument("--preset", default=d.preset, help=f"encoder preset ({d.preset})")
-    parser.add_argument("--crf", type=int, default=d.crf, help=f"encoder quality ({d.crf})")
+    parser.add_argument("--codec", default=e.codec, help=f"video encoder ({e.codec})")
+    parser.add_argument("--preset", default=e.preset, help=f"encoder preset ({e.preset})")
+    parser.add_argument("--crf", type=int, default=e.crf, help=f"encoder quality ({e.crf})")
     parser.add_argument(
         "--temporal", default="auto", help="temporal stage: auto (as vidsr upscale), off, ..."
     )
     parser.add_argument(
-        "--lookahead", type=int, default=d.lookahead, help=f"its look-ahead ({d.lookahead})"
+        "--lookahead", type=int, default=t.lookahead, help=f"its look-ahead ({t.lookahead})"
     )
     add_reuse_argument(parser)
     parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep the fastest")
@@ -44,17 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """:func:`run_bench` with the options :func:`add_arguments` parsed."""
     options = UpscaleOptions(
-        model=args.model,
-        precision=args.precision,
-        device=args.device,
-        batch_size=args.batch,
-        tile=args.tile,
-        codec=args.codec,
-        preset=args.preset,
-        crf=args.crf,
-        start=args.start,
-        temporal=args.temporal,
-        lookahead=args.lookahead,
+        model=model_options(args, batch_size=args.batch),
+        encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset),
+        temporal=TemporalOptions(args.temporal, args.lookahead),
+        window=WindowOptions(start=args.start),
         reuse=args.reuse,
     )
     return run_bench(

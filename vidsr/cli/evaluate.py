@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidsr.cli.arguments import add_model_arguments, add_reuse_argument, seconds
+from vidsr.cli.arguments import add_model_arguments, add_reuse_argument, model_options, seconds
 
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
@@ -82,12 +82,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.video is not None:
         return _eval_video(args)
     r = evaluate_model(
-        args.model,
+        model_options(args, scale=args.scale),
         args.dataset,
-        scale=args.scale,
-        device=args.device,
-        precision=args.precision,
-        tile=args.tile,
         lr_dir=args.lr_dir,
         jpeg_quality=args.jpeg,
         limit=args.limit,
@@ -116,12 +112,8 @@ def _eval_video(args) -> int:
     from vidsr.quality.video import DEFAULT_FRAMES, evaluate_video_model
 
     r = evaluate_video_model(
-        args.model,
+        model_options(args, scale=args.scale),
         args.video,
-        scale=args.scale,
-        device=args.device,
-        precision=args.precision,
-        tile=args.tile,
         frames=args.frames if args.frames is not None else DEFAULT_FRAMES,
         crf=args.crf,
         temporal=args.temporal or "auto",
@@ -173,15 +165,12 @@ def run_compare(args: argparse.Namespace) -> int:
     path = compare_file(
         args.input,
         args.output,
-        args.model,
+        model_options(args),
         time_s=args.time,
         mode=args.mode,
         before=args.before,
         split=args.split,
         crops=args.crops,
-        device=args.device,
-        precision=args.precision,
-        tile=args.tile,
     )
     print(f"wrote {path}")
     return 0

@@ -9,15 +9,25 @@ from vidsr.cli.arguments import (
     add_model_arguments,
     add_reuse_argument,
     fraction,
+    model_options,
     seconds,
 )
 from vidsr.cli.exit_codes import EXIT_ERROR
-from vidsr.config import JobOptions, UpscaleOptions
+from vidsr.config import (
+    DecodeOptions,
+    EncodeOptions,
+    JobOptions,
+    TemporalOptions,
+    UpscaleOptions,
+    WindowOptions,
+    parse_size,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """The ``upscale`` command's arguments (defaults from the options dataclasses)."""
-    d, j = UpscaleOptions(), JobOptions()
+    e, t, j = EncodeOptions(), TemporalOptions(), JobOptions()
+    w, dec = WindowOptions(), DecodeOptions()
     p = sub.add_parser("upscale", help="upscale a video (the main job)")
     p.add_argument(
         "input",
@@ -33,12 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-s", "--scale", type=float, help="output scale (default: the model's own)")
     add_model_arguments(p)
     p.add_argument(
-        "--crf", type=int, default=d.crf, help=f"encoder quality, lower is better ({d.crf})"
+        "--crf", type=int, default=e.crf, help=f"encoder quality, lower is better ({e.crf})"
     )
-    p.add_argument("--preset", default=d.preset, help=f"encoder speed preset ({d.preset})")
+    p.add_argument("--preset", default=e.preset, help=f"encoder speed preset ({e.preset})")
     p.add_argument(
         "--codec",
-        default="auto",
+        default=e.codec,
         help="video encoder: auto (libx264; VP9, or AV1 for deep sources, in .webm), libx265, "
         "libsvtav1, libvpx-vp9, ffv1, ...",
     )
@@ -55,33 +65,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="memory limit such as 4G: frames are tiled and batches shrunk to stay under it",
     )
-    p.add_argument("--start", type=seconds, default=0.0, help="start of a preview window (s)")
+    p.add_argument("--start", type=seconds, default=w.start, help="start of a preview window (s)")
     p.add_argument("--duration", type=seconds, default=None, help="length of the window (s)")
     p.add_argument(
         "--fps", type=fraction, default=None, help="frame rate of raw streams and image sequences"
     )
     p.add_argument(
         "--deinterlace",
-        default="auto",
+        default=dec.deinterlace,
         choices=["auto", "off", "bwdif", "yadif"],
         help="deinterlace before upscaling (auto: when the stream is interlaced)",
     )
     p.add_argument(
         "--temporal",
-        default="auto",
+        default=t.level,
         help="flicker stabiliser: auto (medium; off for bicubic/lanczos), off, low, medium, high "
         "or a number in [0, 1]",
     )
     p.add_argument(
         "--lookahead",
         type=int,
-        default=d.lookahead,
-        help=f"frames the stabiliser looks ahead, 0-4 ({d.lookahead}; 0: about half its "
+        default=t.lookahead,
+        help=f"frames the stabiliser looks ahead, 0-4 ({t.lookahead}; 0: about half its "
         "cost, no fidelity gain)",
     )
     p.add_argument(
         "--deblock",
-        default="auto",
+        default=dec.deblock,
         help="deblock compressed input before upscaling: auto (default), off or a strength",
     )
     add_reuse_argument(p)
@@ -118,31 +128,7 @@ def run(args: argparse.Namespace) -> int:
     """``vidsr upscale``: one video, a resumable job, or a folder batch."""
     from tqdm import tqdm
 
-    from vidsr.config import parse_size
-
-    options = UpscaleOptions(
-        model=args.model,
-        scale=args.scale,
-        tile=args.tile,
-        device=args.device,
-        precision=args.precision,
-        compile=args.compile,
-        batch_size=args.batch,
-        codec=args.codec,
-        crf=args.crf,
-        preset=args.preset,
-        pix_fmt=args.pix_fmt,
-        start=args.start,
-        duration=args.duration,
-        fps=args.fps,
-        deinterlace=args.deinterlace,
-        temporal=args.temporal,
-        lookahead=args.lookahead,
-        deblock=args.deblock,
-        reuse=args.reuse,
-        apply_rotation=args.apply_rotation,
-        max_memory=parse_size(args.max_memory) if args.max_memory else None,
-    )
+    options = options_from_args(args)
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -160,6 +146,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+
+
+def options_from_args(args: argparse.Namespace) -> UpscaleOptions:
+    """The :class:`UpscaleOptions` of ``vidsr upscale``'s parsed arguments, group by group."""
+    return UpscaleOptions(
+        model=model_options(args, scale=args.scale, compile=args.compile, batch_size=args.batch),
+        encode=EncodeOptions(args.codec, args.crf, args.preset, args.pix_fmt),
+        temporal=TemporalOptions(args.temporal, args.lookahead),
+        window=WindowOptions(args.start, args.duration, args.fps),
+        decode=DecodeOptions(args.deblock, args.deinterlace, args.apply_rotation),
+        max_memory=parse_size(args.max_memory) if args.max_memory else None,
+        reuse=args.reuse,
+    )
 
 
 def _dispatch_upscale(args, options, progress) -> int:
@@ -181,20 +180,20 @@ def _dispatch_upscale(args, options, progress) -> int:
     )
     if is_batch_input(args.input, args.recursive):
         out_dir = args.output or default_output_path(
-            args.input, expected_scale(options.model, options.scale)
+            args.input, expected_scale(options.model.name, options.model.scale)
         )
         rows = run_batch(args.input, out_dir, options, job, recursive=args.recursive)
         print(summary_table(rows))
         return EXIT_ERROR if any(r.status == "failed" for r in rows) else 0
     output = args.output or default_output_path(
-        args.input, expected_scale(options.model, options.scale)
+        args.input, expected_scale(options.model.name, options.model.scale)
     )
     whole_video = (
         not input_spec(args.input).images
         and not is_image_output(output)
         and uncompressed_output(output) is None
-        and options.start == 0
-        and options.duration is None
+        and options.window.start == 0
+        and options.window.duration is None
     )
     if whole_video:
         result = run_job(args.input, output, options, job, progress)

@@ -1,7 +1,7 @@
 """Long jobs: resumable segmented runs, folder batches, process and Ray parallelism.
 
 from vidsr.jobs import JobOptions, run_job, run_batch
-run_job("film.mkv", "film_x2.mkv", UpscaleOptions(scale=2), JobOptions(workers=2))
+run_job("film.mkv", "film_x2.mkv", UpscaleOptions.of(scale=2), JobOptions(workers=2))
 """
 
 from __future__ import annotations

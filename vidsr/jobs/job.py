@@ -126,7 +126,7 @@ def _scale_of(options: UpscaleOptions) -> float:
     """The output scale without building the network."""
     from vidsr.models.catalog import expected_scale
 
-    return expected_scale(options.model, options.scale)
+    return expected_scale(options.model.name, options.model.scale)
 
 
 def _segment_name(index: int, digest: str, suffix: str) -> str:
@@ -294,7 +294,7 @@ class Job:
         job: JobOptions = JobOptions(),
         progress: Callable[[int, int], None] | None = None,
     ):
-        if options.start or options.duration is not None:
+        if options.window.start or options.window.duration is not None:
             raise InvalidOptionError(
                 "--start/--duration make a preview: run it without a job (it is short)"
             )
@@ -338,8 +338,9 @@ class Job:
     def open(self) -> list[SegmentTask]:
         """Lock the folder, load or plan the manifest, and return the segments still to encode."""
         check_paths(self.input_path, self.output_path)
-        info = self.info = probe(self.input_path, self.options.fps)
-        encoder = choose_encoder(self.options.codec, self.output_path, info.video.bit_depth)
+        info = self.info = probe(self.input_path, self.options.window.fps)
+        codec = self.options.encode.codec
+        encoder = choose_encoder(codec, self.output_path, info.video.bit_depth)
         check_holds(self.output_path, encoder)  # before the folder: a re-run would fail too
         folder = self.folder
         self._made_folder = not folder.exists()

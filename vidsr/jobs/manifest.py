@@ -72,10 +72,10 @@ def options_fingerprint(options: UpscaleOptions, **plan: Any) -> dict[str, Any]:
     """The options that decide the output (JSON-ready), plus the job's plan parameters."""
     values = {
         k: (str(v) if v is not None and not isinstance(v, int | float | str | bool) else v)
-        for k, v in asdict(options).items()
+        for k, v in options.flat().items()  # flat keys: digests of older job folders still hold
         if k not in _RUNTIME_ONLY
     }
-    values["model"] = _model_identity(options.model)
+    values["model"] = _model_identity(options.model.name)
     values["temporal_tuning"] = tuning_digest()  # the stage's defaults change its pixels too
     values.update(plan)
     return values

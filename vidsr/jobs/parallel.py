@@ -68,7 +68,7 @@ def run_in_processes(
     workers = min(workers, len(tasks))
     context = multiprocessing.get_context("spawn")
     slots = context.Queue()
-    devices = _cuda_devices() if tasks[0].options.device in ("auto", "cuda") else 0
+    devices = _cuda_devices() if tasks[0].options.model.device in ("auto", "cuda") else 0
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     ids = [d.strip() for d in visible.split(",") if d.strip()] or [str(i) for i in range(devices)]
     for i in range(workers):

@@ -74,7 +74,7 @@ def run_on_ray(
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
         if num_gpus is None:
-            allow_cuda = tasks[0].options.device in ("auto", "cuda")
+            allow_cuda = tasks[0].options.model.device in ("auto", "cuda")
             num_gpus = 1 if allow_cuda and ray.cluster_resources().get("GPU", 0) >= 1 else 0
         remote = ray.remote(
             num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries, retry_exceptions=False

@@ -59,7 +59,7 @@ def plan_memory(
     ``max_memory`` (or off the CPU) it is the device's default batch and the model's tile.
     """
     limit = options.max_memory
-    batch = options.batch_on(upscaler.device.type)
+    batch = options.model.batch_on(upscaler.device.type)
     if limit is None or upscaler.device.type != "cpu":
         return MemoryPlan(batch)
     used = current_rss()

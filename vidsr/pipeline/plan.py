@@ -81,10 +81,11 @@ def estimate_frames(info: MediaInfo, options: UpscaleOptions) -> int:
     total = v.frames or (
         round((v.duration_s or 0) * float(v.average_rate)) if v.average_rate else 0
     )
-    if options.duration is not None and v.average_rate:
-        total = min(total or 10**9, round(options.duration * float(v.average_rate)))
-    elif options.start and v.average_rate and total:
-        total = max(0, total - int(options.start * float(v.average_rate)))
+    w = options.window
+    if w.duration is not None and v.average_rate:
+        total = min(total or 10**9, round(w.duration * float(v.average_rate)))
+    elif w.start and v.average_rate and total:
+        total = max(0, total - int(w.start * float(v.average_rate)))
     return total
 
 
@@ -111,7 +112,7 @@ def plan_run(
         info,
         upscaler,
         settings.pix_fmt,
-        apply_rotation=options.apply_rotation,
+        apply_rotation=options.decode.apply_rotation,
         rgb_planes=target.images,
     )
     settings = replace(settings, keep_rotation=not geometry.turns)
@@ -133,7 +134,7 @@ def _encode_settings(
 ) -> tuple[str, EncodeSettings, list[str]]:
     """Where to open the output, how to encode it (video, or images for sequences), and what
     to warn of."""
-    o = options
+    o = options.encode
     if target.images:
         single = not target.folder and not is_pattern(target.final)
         spec, encoder = target.image_output(1 if single else frames_total)
@@ -162,7 +163,7 @@ def _encode_settings(
             container_options=muxer_options,
             bare_frames=True,
         )
-        return target.tmp, settings, _uncompressed_warnings(target.final, info, o)
+        return target.tmp, settings, _uncompressed_warnings(target.final, info, options)
     final = encode_for or target.final
     codec = choose_encoder(o.codec, final, in_layout.bit_depth)
     check_holds(final, codec)
@@ -183,7 +184,7 @@ def _uncompressed_warnings(path: str, info: MediaInfo, options: UpscaleOptions) 
             f"({float(info.video.average_rate or 25):.3f} fps), so the input's variable frame "
             "timing is not kept"
         )
-    if info.video.rotation and not options.apply_rotation:
+    if info.video.rotation and not options.decode.apply_rotation:
         warnings.append(
             f"{path} cannot carry the rotation tag ({info.video.rotation} degrees): frames are "
             "written as stored (--apply-rotation turns them upright)"

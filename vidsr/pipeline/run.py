@@ -155,7 +155,7 @@ class Pipeline:
     def upscaler(self) -> Upscaler:
         """The model, loaded on first use."""
         if self._upscaler is None:
-            self._upscaler = load_model_for(self.options)
+            self._upscaler = load_model_for(self.options.model)
         return self._upscaler
 
     def cancel(self) -> None:
@@ -164,9 +164,7 @@ class Pipeline:
 
     def window(self) -> Window:
         """The time window the options select."""
-        o = self.options
-        end = None if o.duration is None else o.start + o.duration
-        return Window(o.start, end)
+        return self.options.window.window()
 
     def run(
         self,
@@ -185,7 +183,7 @@ class Pipeline:
         names the file whose container picks the encoder (a job's output, for its segments);
         ``tags`` are written into the output container's metadata (a segment's job digest).
         """
-        info = probe(input_path, self.options.fps)
+        info = probe(input_path, self.options.window.fps)
         window = window or self.window()
         upscaler = self.upscaler
         if self.post_stage is None:
@@ -408,6 +406,6 @@ class Pipeline:
 def upscale(input_path: str, output_path: str | None = None, **options) -> RunStats:
     """Upscale a video from Python: ``vidsr.upscale("in.mp4", "out.mp4", scale=2)``.
 
-    Keyword arguments are the fields of :class:`UpscaleOptions`.
+    Keyword arguments are the flat keywords of :meth:`UpscaleOptions.of`.
     """
-    return Pipeline(UpscaleOptions(**options)).run(input_path, output_path)
+    return Pipeline(UpscaleOptions.of(**options)).run(input_path, output_path)

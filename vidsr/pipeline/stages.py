@@ -3,7 +3,7 @@ temporal stage (the pipeline, ``vidsr bench`` and the quality tools build them h
 
 from __future__ import annotations
 
-from vidsr.config import UpscaleOptions
+from vidsr.config import ModelOptions, UpscaleOptions
 from vidsr.media.deblock import deblock_decision
 from vidsr.media.decode import VideoDecoder
 from vidsr.models import Upscaler, load_model
@@ -15,20 +15,20 @@ from vidsr.types import MediaInfo, Window
 
 def make_decoder(info: MediaInfo, window: Window, options: UpscaleOptions) -> VideoDecoder:
     """The decoder a run uses: rate override, deinterlacing and deblocking from the options."""
-    strength = parse_deblock(options.deblock)
+    strength = parse_deblock(options.decode.deblock)
     return VideoDecoder(
         info,
         window,
-        fps=options.fps,
-        deinterlace=options.deinterlace,
+        fps=options.window.fps,
+        deinterlace=options.decode.deinterlace,
         deblock=deblock_decision if strength is None else strength,
     )
 
 
-def load_model_for(options: UpscaleOptions) -> Upscaler:
+def load_model_for(options: ModelOptions) -> Upscaler:
     """The model ``options`` name, loaded as they say (device, precision, tile, scale, compile)."""
     return load_model(
-        options.model,
+        options.name,
         device=options.device,
         precision=options.precision,
         tile=options.tile,
@@ -47,7 +47,8 @@ def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | N
     """The temporal stabiliser the options ask for, or None when it is off."""
     from vidsr.temporal import TemporalStabilizer
 
-    if not temporal_wanted(options.temporal, upscaler.classical):
+    if not temporal_wanted(options.temporal.level, upscaler.classical):
         return None
-    level = resolve_level(options.temporal, upscaler.classical)
-    return TemporalStabilizer(level, lookahead=options.lookahead, device=upscaler.device)
+    level = resolve_level(options.temporal.level, upscaler.classical)
+    lookahead = options.temporal.lookahead
+    return TemporalStabilizer(level, lookahead=lookahead, device=upscaler.device)

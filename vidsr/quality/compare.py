@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from vidsr.config import DEFAULT_MODEL
+from vidsr.config import ModelOptions
 from vidsr.errors import InvalidOptionError, OutputPathError
 from vidsr.quality.image_sets import bicubic_upscale
 
@@ -220,23 +220,21 @@ def compare_upscale(
 def compare_file(
     source: str | Path,
     output: str | Path,
-    model: str = DEFAULT_MODEL,
+    model: ModelOptions = ModelOptions(),
     *,
     time_s: float = 0.0,
     mode: Literal["side", "split"] = "side",
     before: Literal["nearest", "bicubic"] = "bicubic",
     split: float = 0.5,
     crops: int = 2,
-    device: str = "auto",
-    precision: str = "auto",
-    tile: int = 0,
 ) -> Path:
-    """Read ``source`` (image, or video frame at ``time_s``), upscale it with ``model`` (catalog
-    name or ``.pth``), and save the before/after PNG to ``output``; returns ``output``."""
-    from vidsr.models import load_model
+    """Read ``source`` (image, or video frame at ``time_s``), upscale it with the model ``model``
+    names (catalog name or ``.pth``), and save the before/after PNG to ``output``; returns
+    ``output``."""
+    from vidsr.pipeline.stages import load_model_for
 
     picture = read_picture(source, time_s)
-    upscaler = load_model(model, device=device, precision=precision, tile=tile)
+    upscaler = load_model_for(model)
     factor = round(upscaler.scale)
     img = compare_upscale(picture, upscaler, factor, mode, before=before, split=split, crops=crops)
     return save_compare(img, output)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from vidsr.config import ModelOptions
 from vidsr.errors import InputNotFoundError, InvalidOptionError
 from vidsr.quality.metrics import psnr_y, ssim_y
 from vidsr.quality.pictures import jpeg, list_images, load_rgb
@@ -117,14 +118,12 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
     return math.inf if any(math.isinf(v) for v in vals) else sum(vals) / len(vals)
 
 
-def load_for_evaluation(
-    model: str, *, scale: int | None, device: str, precision: str, tile: int
-) -> tuple[Upscaler, int]:
-    """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model`; returns it
+def load_for_evaluation(model: ModelOptions) -> tuple[Upscaler, int]:
+    """Load the model ``model`` names (catalog name or ``.pth``) as the pipeline does; returns it
     and its integer scale (InvalidOptionError for a fractional one: benchmarks crop by it)."""
-    from vidsr.models import load_model
+    from vidsr.pipeline.stages import load_model_for
 
-    upscaler = load_model(model, device=device, precision=precision, tile=tile, scale=scale)
+    upscaler = load_model_for(model)
     factor = round(upscaler.scale)
     if abs(upscaler.scale - factor) > 1e-9 or factor < 1:
         raise InvalidOptionError(f"evaluation needs an integer scale, not {upscaler.scale}")
@@ -141,24 +140,18 @@ def model_fields(upscaler: Upscaler) -> dict[str, str]:
 
 
 def evaluate_model(
-    model: str,
+    model: ModelOptions,
     hr_dir: str | Path,
     *,
-    scale: int | None = None,
-    device: str = "auto",
-    precision: str = "fp32",
-    tile: int = 0,
     lr_dir: str | Path | None = None,
     jpeg_quality: int = 0,
     limit: int | None = None,
     ssim: bool = True,
 ) -> dict[str, Any]:
-    """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model` and score it
-    with :func:`evaluate`. ``precision`` defaults to fp32, the precision scores are recorded in.
-    The result also holds ``model``, ``precision`` and ``device``."""
-    upscaler, factor = load_for_evaluation(
-        model, scale=scale, device=device, precision=precision, tile=tile
-    )
+    """Load the model ``model`` names (catalog name or ``.pth``; scores are recorded in fp32,
+    ``vidsr eval``'s default precision) and score it with :func:`evaluate`. The result also
+    holds ``model``, ``precision`` and ``device``."""
+    upscaler, factor = load_for_evaluation(model)
     result = evaluate(
         upscaler, hr_dir, factor, lr_dir=lr_dir, jpeg_quality=jpeg_quality, limit=limit, ssim=ssim
     )

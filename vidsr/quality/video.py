@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidsr.config import TEMPORAL_LOOKAHEAD, check_lookahead
+from vidsr.config import TEMPORAL_LOOKAHEAD, ModelOptions, check_lookahead
 from vidsr.errors import InvalidOptionError
 from vidsr.quality import metrics
 from vidsr.quality.image_sets import (
@@ -233,13 +233,9 @@ def evaluate_video(
 
 
 def evaluate_video_model(
-    model: str,
+    model: ModelOptions,
     video: str | Path,
     *,
-    scale: int | None = None,
-    device: str = "auto",
-    precision: str = "fp32",
-    tile: int = 0,
     frames: int = DEFAULT_FRAMES,
     crf: int | None = None,
     temporal: str | float = "auto",
@@ -248,15 +244,14 @@ def evaluate_video_model(
     ssim: bool = True,
     reuse: str = "auto",
 ) -> dict[str, Any]:
-    """Load ``model`` (catalog name or ``.pth``) with :func:`vidsr.models.load_model` and score
-    it with :func:`evaluate_video`, computing only changed regions as ``reuse`` says
-    (``--reuse``). The result also holds ``model``, ``precision``, ``device`` and ``reuse``
-    (:meth:`vidsr.reuse.regions.ReuseCounters.as_dict`, None when reuse is off)."""
+    """Load the model ``model`` names (catalog name or ``.pth``; scores are recorded in fp32,
+    ``vidsr eval``'s default precision) and score it with :func:`evaluate_video`, computing
+    only changed regions as ``reuse`` says (``--reuse``). The result also holds ``model``,
+    ``precision``, ``device`` and ``reuse`` (:meth:`vidsr.reuse.regions.ReuseCounters.as_dict`,
+    None when reuse is off)."""
     from vidsr.reuse.regions import region_reuse
 
-    upscaler, factor = load_for_evaluation(
-        model, scale=scale, device=device, precision=precision, tile=tile
-    )
+    upscaler, factor = load_for_evaluation(model)
     reusing = region_reuse(upscaler, reuse)
     result = evaluate_video(
         reusing or upscaler,

@@ -1,4 +1,5 @@
-"""The page's settings (a small JSON dict) -> :class:`UpscaleOptions`; presets; output names.
+"""The page's settings (a small JSON dict) -> :class:`UpscaleOptions`' groups; presets; output
+names.
 
 Only catalog model names are accepted (never a path: a client cannot make the server load a
 file). Invalid values raise the engine's own :class:`InvalidOptionError` one-liners.
@@ -10,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidsr.config import DEFAULT_MODEL, UpscaleOptions
+from vidsr.config import (
+    DEFAULT_MODEL,
+    DecodeOptions,
+    EncodeOptions,
+    ModelOptions,
+    TemporalOptions,
+    UpscaleOptions,
+)
 from vidsr.errors import InvalidOptionError, UnsupportedModelError
 from vidsr.web.catalog import load_catalog
 
@@ -83,15 +91,17 @@ def parse_settings(raw: dict[str, Any]) -> JobSettings:
     segment = _number(raw.get("segment_seconds", DEFAULT_SEGMENT_SECONDS), "segment_seconds")
     if not 0.1 <= segment <= 3600:
         raise InvalidOptionError("segment_seconds must be between 0.1 and 3600")
+    encode = {  # what the page leaves out keeps EncodeOptions' defaults
+        **{k: str(raw[k]) for k in ("codec", "preset") if k in raw},
+        **({"crf": _number(raw["crf"], "crf", int)} if "crf" in raw else {}),
+    }
+    device = {"device": raw["device"]} if raw.get("device") in ("cpu", "cuda") else {}
+    decode = {"deblock": str(raw["deblock"])} if "deblock" in raw else {}
     options = UpscaleOptions(
-        model=model,
-        scale=scale,
-        temporal=temporal,
-        deblock=str(raw.get("deblock", "auto")),
-        codec=str(raw.get("codec", "auto")),
-        crf=_number(raw.get("crf", 18), "crf", int),
-        preset=str(raw.get("preset", "medium")),
-        device=str(raw.get("device", "auto")) if raw.get("device") in ("cpu", "cuda") else "auto",
+        model=ModelOptions(model, scale, **device),
+        encode=EncodeOptions(**encode),
+        temporal=TemporalOptions(temporal),
+        decode=DecodeOptions(**decode),
     )
     return JobSettings(options, container, segment, scale or float(models[model]["scale"]))
 
@@ -100,7 +110,8 @@ def settings_json(settings: JobSettings) -> dict[str, Any]:
     """What is stored with the job and shown in its report."""
     o = settings.options
     return {
-        "model": o.model, "scale": settings.scale, "temporal": o.temporal, "deblock": o.deblock,
-        "codec": o.codec, "crf": o.crf, "preset": o.preset, "device": o.device,
+        "model": o.model.name, "scale": settings.scale, "temporal": o.temporal.level,
+        "deblock": o.decode.deblock, "codec": o.encode.codec, "crf": o.encode.crf,
+        "preset": o.encode.preset, "device": o.model.device,
         "container": settings.container, "segment_seconds": settings.segment_seconds,
     }  # fmt: skip

@@ -23,6 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from vidsr.config import (
+    DecodeOptions,
+    EncodeOptions,
+    ModelOptions,
+    TemporalOptions,
+    UpscaleOptions,
+    WindowOptions,
+)
 from vidsr.errors import CancelledError, VidsrError
 from vidsr.web.config import JobKind, JobRequest, JobState
 from vidsr.web.store import JobRecord, Store, VideoRecord
@@ -144,8 +152,7 @@ class Worker:
         """A fresh Pipeline (its cancel flag is per run) on the model kept from the last job."""
         from vidsr.pipeline import Pipeline
 
-        key = (options.model, options.device, options.precision, options.tile, options.scale,
-               options.compile)  # fmt: skip
+        key = replace(options.model, batch_size=None)  # what loading the model depends on
         if self._upscaler_key != key:
             self._upscaler, self._upscaler_key = None, key
         pipeline = Pipeline(options, progress=progress, upscaler=self._upscaler)
@@ -179,7 +186,8 @@ class Worker:
         settings = parse_settings(job.settings)
         start = float(job.settings.get("start", 0.0))
         duration = float(job.settings.get("duration", 2.0))
-        options = replace(settings.options, start=start, duration=duration)
+        window = replace(settings.options.window, start=start, duration=duration)
+        options = replace(settings.options, window=window)
         pipeline = self._new_pipeline(options, self._progress(job.id))
         stats = pipeline.run(video.path, job.output)
         up = pipeline.upscaler
@@ -201,13 +209,15 @@ class Worker:
 
     def _before_clip(self, input_path: str, output: str, start: float, duration: float) -> None:
         """The same window of the input at its own size in H.264, for side-by-side playback."""
-        from vidsr.config import UpscaleOptions
         from vidsr.pipeline import Pipeline
 
         options = UpscaleOptions(
-            model="bicubic", scale=1, temporal="off", deblock="off", preset="veryfast",
-            start=start, duration=duration,
-        )  # fmt: skip
+            model=ModelOptions("bicubic", scale=1),
+            encode=EncodeOptions(preset="veryfast"),
+            temporal=TemporalOptions("off"),
+            window=WindowOptions(start, duration),
+            decode=DecodeOptions(deblock="off"),
+        )
         self._pipeline = Pipeline(options)  # the watcher can cancel it; the model cache stays
         self._pipeline.run(input_path, before_clip_path(output))
 
@@ -247,7 +257,7 @@ class Worker:
             "segments": result.segments,
             "segments_reused": result.reused,
             "segments_encoded": result.encoded,
-            "model": getattr(up, "name", settings.options.model),
+            "model": getattr(up, "name", settings.options.model.name),
             "scale": settings.scale,
             "device": up.device.type if up is not None else None,
             "output_bytes": os.path.getsize(job.output),
