@@ -11,6 +11,7 @@ from typing import Any
 
 from vidsr.errors import InvalidOptionError
 from vidsr.media.encoders import AUTO
+from vidsr.strengths import parse_deblock, resolve_level
 from vidsr.types import Window
 from vidsr.validate import check_choice, check_number
 
@@ -53,9 +54,6 @@ MAX_SECONDS = 1e9
 MIN_FPS, MAX_FPS = 0.01, 1000
 """Frame rates --fps takes (a frame per 100 s up to 1000 frames a second)."""
 DEFAULT_MODEL = "realesr-animevideov3"
-AUTO_TEMPORAL = "medium"
-"""What ``temporal="auto"`` means for a network (classical resamplers get ``off``); benchmarked
-in ``scripts/bench_temporal.py``: warping error -40..-75%, PSNR +0.15..+0.20 dB (README)."""
 TEMPORAL_LOOKAHEAD = 2
 """Frames the temporal stage looks ahead by default (0: causal, about half the cost)."""
 MAX_LOOKAHEAD = 4  # job segments' 0.5 s post-roll covers it down to 8 fps
@@ -141,8 +139,6 @@ class TemporalOptions:
         check_lookahead(self.lookahead)
         if not isinstance(self.level, str):
             raise InvalidOptionError(f"temporal must be a string, got {self.level!r}")
-        from vidsr.strengths import resolve_level
-
         resolve_level(self.level, classical=False)  # a bad --temporal fails here, before work
 
 
@@ -182,8 +178,6 @@ class DecodeOptions:
     apply_rotation: bool = False
 
     def __post_init__(self) -> None:
-        from vidsr.strengths import parse_deblock
-
         parse_deblock(self.deblock)
 
 
@@ -306,17 +300,3 @@ class JobOptions:
         check_number("--workers", self.workers, integer=True, low=1)
         check_number("max_retries", self.max_retries, integer=True, low=0)
         check_choice("--backend", self.backend, JOB_BACKENDS)
-
-    def context_for(self, options: UpscaleOptions) -> tuple[float, float]:
-        """(pre-roll, post-roll) in seconds for these upscale options: the temporal stage
-        needs frames before and after a segment, when it runs for this model."""
-        from vidsr.models.catalog import is_classical
-        from vidsr.strengths import temporal_wanted
-
-        temporal = temporal_wanted(options.temporal.level, is_classical(options.model.name))
-        pre = DEFAULT_PREROLL if temporal else 0.0
-        post = DEFAULT_POSTROLL if temporal else 0.0
-        return (
-            pre if self.preroll is None else self.preroll,
-            post if self.postroll is None else self.postroll,
-        )

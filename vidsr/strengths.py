@@ -3,8 +3,11 @@ work starts (options are validated with these). No torch, no PyAV, no OpenCV."""
 
 from __future__ import annotations
 
-from vidsr.config import AUTO_TEMPORAL
 from vidsr.errors import InvalidOptionError
+
+AUTO_TEMPORAL = "medium"
+"""What ``temporal="auto"`` means for a network (classical resamplers get ``off``); benchmarked
+in ``scripts/bench_temporal.py``: warping error -40..-75%, PSNR +0.15..+0.20 dB (README)."""
 
 STRENGTHS: dict[str, float] = {"off": 0.0, "low": 0.3, "medium": 0.6, "high": 1.0}
 """Named strengths for ``--temporal``; ``medium`` is the default."""
@@ -32,7 +35,7 @@ def parse_strength(value: str | float) -> float:
 
 def resolve_level(level: str | float, classical: bool) -> str:
     """What a ``--temporal`` value means for a model: ``auto`` is ``off`` for classical
-    resamplers (they invent no detail that could flicker) and :data:`vidsr.config.AUTO_TEMPORAL`
+    resamplers (they invent no detail that could flicker) and :data:`AUTO_TEMPORAL`
     for networks; any other value is checked and returned normalised (``medium``, ``0.5``)."""
     if isinstance(level, str) and level.strip().lower() == "auto":
         return "off" if classical else AUTO_TEMPORAL

@@ -12,6 +12,7 @@ import pytest
 from tests.jobs.conftest import FAST, assert_same_frames, decoded_frames
 from vidsr.config import DEFAULT_POSTROLL, DEFAULT_PREROLL, UpscaleOptions
 from vidsr.jobs import JobOptions, run_job
+from vidsr.jobs.job import segment_context
 from vidsr.jobs.worker import make_pipeline
 
 LOSSLESS = FAST.changed(crf=0)  # x264 CRF 0 is lossless: frames compare exactly
@@ -69,9 +70,9 @@ def test_temporal_context_across_cuts(clip48, tmp_path):
     ],
 )
 def test_context_is_paid_only_when_the_temporal_stage_runs(model, temporal, context):
-    """Regression: ``context_for`` counted ``--temporal auto`` as on even with ``--model
-    bicubic`` (where auto means off), so such a job decoded a pre-roll it did not need; and
-    ``--temporal 0`` (off too) paid one as well."""
+    """Regression: ``segment_context`` (then ``JobOptions.context_for``) counted ``--temporal
+    auto`` as on even with ``--model bicubic`` (where auto means off), so such a job decoded a
+    pre-roll it did not need; and ``--temporal 0`` (off too) paid one as well."""
     options = UpscaleOptions.of(model=model, temporal=temporal)
-    assert JobOptions().context_for(options) == context
-    assert JobOptions(preroll=2.0, postroll=0.25).context_for(options) == (2.0, 0.25)
+    assert segment_context(JobOptions(), options) == context
+    assert segment_context(JobOptions(preroll=2.0, postroll=0.25), options) == (2.0, 0.25)

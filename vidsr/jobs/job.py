@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidsr.config import JobOptions, UpscaleOptions
+from vidsr.config import DEFAULT_POSTROLL, DEFAULT_PREROLL, JobOptions, UpscaleOptions
 from vidsr.errors import (
     CancelledError,
     CorruptInputError,
@@ -63,6 +63,7 @@ from vidsr.media.images import input_spec, is_image_output
 from vidsr.media.probe import probe
 from vidsr.media.rawvideo import uncompressed_output
 from vidsr.paths import OutputTarget, check_paths, remove_dead_temporaries
+from vidsr.strengths import temporal_wanted
 from vidsr.types import MediaInfo
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,21 @@ def _scale_of(options: UpscaleOptions) -> float:
     return expected_scale(options.model.name, options.model.scale)
 
 
+def segment_context(job: JobOptions, options: UpscaleOptions) -> tuple[float, float]:
+    """(pre-roll, post-roll) in seconds a segment decodes around itself: the temporal stage
+    needs frames before and after a segment, when it runs for this model (``job``'s own
+    values win when given)."""
+    from vidsr.models.catalog import is_classical  # the catalog loads torch: only when cut
+
+    temporal = temporal_wanted(options.temporal.level, is_classical(options.model.name))
+    pre = DEFAULT_PREROLL if temporal else 0.0
+    post = DEFAULT_POSTROLL if temporal else 0.0
+    return (
+        pre if job.preroll is None else job.preroll,
+        post if job.postroll is None else job.postroll,
+    )
+
+
 def _segment_name(index: int, digest: str, suffix: str) -> str:
     """``seg-00003-DIGEST.mkv``: the job's digest (input and options) names every segment, so
     a lost manifest cannot adopt another job's; the container is
@@ -145,7 +161,7 @@ def _open_manifest(
     encoder: str,
 ) -> Manifest:
     """Load the folder's manifest (checking it belongs to this job) or plan a new one."""
-    preroll, postroll = job.context_for(options)
+    preroll, postroll = segment_context(job, options)
     input_fp = input_fingerprint(info.path)
     options_fp = options_fingerprint(
         options, segment_seconds=job.segment_seconds, preroll=preroll, postroll=postroll
@@ -362,7 +378,7 @@ class Job:
         self.frames_done = sum(
             r.frames_written or 0 for r in manifest.segments if r.index not in pending
         )
-        context = self.job.context_for(self.options)
+        context = segment_context(self.job, self.options)
         self.tasks = [
             SegmentTask(
                 index=r.index,
