@@ -6,18 +6,21 @@ articulated limbs swinging and crossing over a texture (:mod:`vidsr.quality.arti
 Input: MATLAB bicubic x4 down (:func:`vidsr.quality.resize.bicubic_lr`), kept lossless or coded
 with libx264 at CRF 28 / 35 (:func:`vidsr.media.roundtrip.h264_roundtrip`). Methods: bicubic,
 per-frame SR, the stage as it was before issue 14 (:data:`BEFORE`: no reconstruction check, the
-old warp tolerances) and the FAITHFUL tuning (``medium``, default look-ahead). Both run on the
-same SR frames in one process, in alternating order, so their time ratio is fair on a shared
-machine. Per clip and degradation: Y-PSNR, Y-SSIM, warping error, tOF, blockiness (on the
-coded-block grid), and on the articulated clip the PSNR inside its motion mask.
+old warp tolerances) and the FAITHFUL tuning (``after``), ``medium``, default look-ahead; with
+``--tunings``, also the candidates measured for issue 14 (:data:`TUNINGS`). All run on the same SR
+frames in one process, in alternating order, so their time ratio is fair on a shared machine.
+Per clip and degradation: Y-PSNR, Y-SSIM, warping error, tOF, blockiness (on the coded-block grid),
+and on the articulated clip the PSNR inside its motion mask.
 
     .venv/bin/python scripts/bench_temporal_motion.py [--model vidsr-bi-x4] [--frames 30]
         [--clips articulated,bbb,...] [--degradations lossless,crf28,crf35] [--json out.json]
+        [--tunings before,after,local,local-grad,full-bp]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -51,8 +54,17 @@ CLIPS: dict[str, tuple[str, int, tuple[int, int, int, int] | None]] = {
 }
 NEW = ("articulated", "bbb", "rotate-bunny", "fire2", "ucf_makeup", "interlaced")
 DEGRADATIONS = ("lossless", "crf28", "crf35")
-METHODS = ("bicubic", "sr", "before", "after")
 BEFORE = Tuning(tau_min=20.0, detail_tau=5.0, recon_project=False, fade_levels=0.0)  # before #14
+_LOCAL = {"tau_min": 20.0, "detail_tau": 5.0, "tight_tau_min": 8.0, "tight_detail_tau": 2.0}
+TUNINGS: dict[str, Tuning] = {
+    "before": BEFORE,
+    "after": FAITHFUL,
+    # FAITHFUL's tight tolerances only where the flow moves (over 1 LR px, dilated 1 LR px)
+    "local": dataclasses.replace(FAITHFUL, **_LOCAL, moving_radius=1.0),
+    # and where the flow bends (gradient 0.1 px/px), dilated 3 LR px
+    "local-grad": dataclasses.replace(FAITHFUL, **_LOCAL, moving_radius=3.0, moving_grad=0.1),
+    "full-bp": dataclasses.replace(FAITHFUL, recon_shrink=0.0),  # the whole residual back
+}
 
 
 def ground_truth(name: str, frames: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -97,18 +109,20 @@ def masked_psnr(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> float:
     return float(np.mean(values))
 
 
-def run_case(upscaler, hr: np.ndarray, mask: np.ndarray | None, degradation: str, flip: bool):
+def run_case(
+    upscaler, hr: np.ndarray, mask: np.ndarray | None, degradation: str, flip: bool,
+    tunings: list[str],
+) -> dict:  # fmt: skip
     lr = to_float(make_input(hr, degradation))
     motion, flows = metrics.estimate_motion(hr), metrics.farneback_flows(hr)
     with torch.inference_mode():
         sr = torch.cat([upscaler(lr[i : i + 4]).float() for i in range(0, len(lr), 4)])
     outputs = {"bicubic": bicubic_upscale(lr, SCALE), "sr": sr}
     seconds = {}
-    order = [("before", BEFORE), ("after", FAITHFUL)]
-    for name, tuning in reversed(order) if flip else order:
-        outputs[name], seconds[name] = stabilise(lr, sr, tuning)
+    for name in reversed(tunings) if flip else tunings:
+        outputs[name], seconds[name] = stabilise(lr, sr, TUNINGS[name])
     results = {}
-    for name in METHODS:
+    for name in outputs:
         out = to_uint8(outputs[name])
         r = score_clip(out, hr, SCALE, motion=motion, reference_flows=flows)
         if mask is not None:
@@ -120,8 +134,7 @@ def run_case(upscaler, hr: np.ndarray, mask: np.ndarray | None, degradation: str
 
 def print_rows(clip: str, deg: str, results: dict) -> None:
     sr = results["sr"]
-    for name in METHODS:
-        r = results[name]
+    for name, r in results.items():
         cells = [f"{r['psnr']:.3f}", f"{r['ssim']:.4f}", f"{r['warping_error']:.2f}"]
         cells.append(f"{r['warping_error'] / sr['warping_error'] - 1:+.0%}")
         cells += [f"{r['tof']:.3f}", f"{r['blockiness']:.3f}"]
@@ -138,14 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--degradations", default=",".join(DEGRADATIONS))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--tunings", default="before,after", help=", ".join(TUNINGS))
     args = parser.parse_args(argv)
     names = [c for c in args.clips.split(",") if c]
     if any(n != "articulated" for n in names) and not DATA.is_dir():
         print(f"no shared data at {DATA}", file=sys.stderr)
         return 2
+    tunings = [t for t in args.tunings.split(",") if t]
     unknown = [n for n in names if n != "articulated" and n not in CLIPS]
+    unknown += [t for t in tunings if t not in TUNINGS]
     if unknown:
-        print(f"unknown clips: {', '.join(unknown)}", file=sys.stderr)
+        print(f"unknown clips or tunings: {', '.join(unknown)}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
     from vidsr.models import load_model
@@ -159,14 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         hr, mask = ground_truth(name, args.frames)
         for deg in args.degradations.split(","):
-            results = run_case(upscaler, hr, mask, deg, flip)
+            results = run_case(upscaler, hr, mask, deg, flip, tunings)
             flip = not flip
             print_rows(f"{name} {hr.shape[2]}x{hr.shape[1]}x{len(hr)}", deg, results)
             cases.append({"clip": name, "degradation": deg, **results})
-    before = sum(c["before"]["seconds"] for c in cases)
-    after = sum(c["after"]["seconds"] for c in cases)
-    print(f"stage time, all cases: before {before:.1f} s, after {after:.1f} s "
-          f"(ratio {after / before:.2f})")  # fmt: skip
+    times = {t: sum(c[t]["seconds"] for c in cases) for t in tunings}
+    print("stage time, all cases: " + ", ".join(f"{t} {s:.1f} s" for t, s in times.items()))
     if args.json:
         args.json.write_text(json.dumps({"model": args.model, "cases": cases}, indent=1))
     return 0

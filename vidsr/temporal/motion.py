@@ -65,6 +65,28 @@ def remap(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
 
 
+def flow_gradient(flow: np.ndarray) -> np.ndarray:
+    """(h, w) float32: squared gradient of ``flow`` (h, w, 2), px/px (Sobel, summed over x, y)."""
+    return sum(
+        cv2.Sobel(np.ascontiguousarray(flow[..., c]), cv2.CV_32F, dx, 1 - dx, scale=0.125) ** 2
+        for c in (0, 1)
+        for dx in (0, 1)
+    )
+
+
+def moving(flow: np.ndarray, grad: np.ndarray | None, factor: float, t: Tuning) -> np.ndarray:
+    """(h, w) float32 in [0, 1]: how much each area of the flow grid moves (1 - exp(-(m/m0)^2),
+    m the motion in LR pixels), dilated over ``moving_radius`` LR pixels."""
+    mag2 = np.sum(flow**2, axis=-1) / (factor * t.moving_flow) ** 2
+    if grad is not None and t.moving_grad > 0:
+        mag2 = mag2 + grad / t.moving_grad**2
+    mv = 1.0 - np.exp(-mag2)
+    if t.moving_radius > 0:
+        radius = max(1, round(t.moving_radius * factor))
+        mv = cv2.dilate(mv, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
+    return mv.astype(np.float32)
+
+
 class Motion:
     """DIS optical flow and pair confidence with one :class:`Tuning`."""
 
@@ -93,20 +115,22 @@ class Motion:
         consistent = (diff < 0.01 * mag + 0.5).astype(np.float32)
         warped = remap(n.astype(np.float32), flow_an)
         err = cv2.blur(np.abs(a.astype(np.float32) - warped), (3, 3))
-        tau = float(np.clip(t.tau_noise * np.median(err), t.tau_min, t.tau_max))
+        noise = float(np.median(err))
+        tau: float | np.ndarray = float(np.clip(t.tau_noise * noise, t.tau_min, t.tau_max))
+        detail_tau: float | np.ndarray = t.detail_tau
         ok = cv2.blur(consistent, (3, 3))
+        grad = None
+        if t.flow_grad > 0 or t.moving_grad > 0:
+            grad = flow_gradient(flow_an)
         if t.flow_grad > 0:  # motion boundaries: flow there is a blend of two motions
-            grad = sum(
-                cv2.Sobel(
-                    np.ascontiguousarray(flow_an[..., c]), cv2.CV_32F, dx, 1 - dx, scale=0.125
-                )
-                ** 2
-                for c in (0, 1)
-                for dx in (0, 1)
-            )
             ok = ok * np.exp(-grad / t.flow_grad**2)
+        if t.tight_tau_min > 0:  # per-region: tight where the area moves, loose where still
+            mv = moving(flow_an, grad, factor, t)
+            tight = float(np.clip(t.tau_noise * noise, t.tight_tau_min, t.tau_max))
+            tau = tau + (tight - tau) * mv
+            detail_tau = t.detail_tau + (t.tight_detail_tau - t.detail_tau) * mv
         base = np.exp(-((err / tau) ** 2)) * ok
-        detail = np.exp(-((err / (tau * t.detail_tau)) ** 2)) * ok
+        detail = np.exp(-((err / (tau * detail_tau)) ** 2)) * ok
         cut = float(err.mean()) > t.cut_error or float(base.mean()) < t.cut_confidence
         fade = 1.0  # a global brightness change (a fade): the neighbour lags it
         if t.fade_levels > 0:

@@ -4,9 +4,14 @@ resumable job records so that segments blended by two tunings never meet in one 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import cv2
+
+INERT = {"inert": True}
+"""Field metadata of a knob whose default turns its rule off: at that value the knob is left out
+of :func:`tuning_digest`, so adding one keeps the digest (and resumable jobs) of the tunings
+that do not use it."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,13 @@ class Tuning:
     # frame's median residual (soft threshold: averaged coding noise stays averaged)
     recon_project: bool = False  # on in FAITHFUL (below), not yet by default
     recon_shrink: float = 3.0  # 2.0 put cars CRF 35 blockiness above bicubic's (README)
+    # per-region tolerance (issue 14, measured, not the default): where the flow says the area
+    # moves, tau_min and detail_tau fall to the tight values below; 0 (inert): one tolerance
+    tight_tau_min: float = field(default=0.0, metadata=INERT)
+    tight_detail_tau: float = field(default=0.0, metadata=INERT)
+    moving_flow: float = field(default=1.0, metadata=INERT)  # motion (LR px): 1 - 1/e of tight
+    moving_grad: float = field(default=0.0, metadata=INERT)  # flow gradient (px/px) counted too
+    moving_radius: float = field(default=0.0, metadata=INERT)  # moving map dilated (LR px)
     fade_levels: float = 1.0  # mean luma change (0..255) where a neighbour's trust falls to 1/e
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
@@ -55,4 +67,10 @@ default 0.48), so it is not the default yet (README, "fast motion")."""
 def tuning_digest(tuning: Tuning | None = None) -> str:
     """A short hash of the stabiliser's knobs (default: this version's): a resumable job
     records it, so segments blended by two different tunings never end up in one output."""
-    return hashlib.sha256(repr(tuning or Tuning()).encode()).hexdigest()[:16]
+    t, default = tuning or Tuning(), Tuning()
+    kept = [
+        f"{f.name}={getattr(t, f.name)!r}"
+        for f in fields(t)
+        if not (f.metadata.get("inert") and getattr(t, f.name) == getattr(default, f.name))
+    ]  # the dataclass's repr, without inert knobs at their defaults
+    return hashlib.sha256(f"Tuning({', '.join(kept)})".encode()).hexdigest()[:16]
