@@ -45,3 +45,39 @@ def test_user_settings_win_and_no_restart_when_asked_not_to():
         "glibc.malloc.arena_max=1 ACTIVE",
     ]
     assert run("no") == ["start", "None PASSIVE"]
+
+
+TRIM = (
+    "import numpy as np\n"
+    "from vidsr.process import status_kb, trim_heap\n"
+    "held = [np.ones(10_000_000) for _ in range(4)]\n"
+    "del held\n"
+    "before = status_kb('VmRSS')\n"
+    "print(trim_heap(), before - status_kb('VmRSS'))\n"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc_trim")
+def test_trim_heap_hands_back_what_the_tunables_keep() -> None:
+    """Issue 17: under the tunables freed buffers stay resident until trim_heap."""
+    base = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    proc = subprocess.run(
+        [sys.executable, "-c", TRIM],
+        env={**base, "GLIBC_TUNABLES": MALLOC_TUNABLES},
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    ran, freed_kb = proc.stdout.split()
+    assert ran == "True"
+    assert int(freed_kb) > 250_000  # of the 320 MB freed
+
+
+def test_upscaler_trims_after_each_cpu_call(monkeypatch) -> None:
+    import torch
+
+    from vidsr.models import runner
+
+    calls = []
+    monkeypatch.setattr(runner, "trim_heap", lambda: calls.append(1) or True)
+    upscaler = runner.load_model("realesr-animevideov3", device="cpu", precision="fp32")
+    out = upscaler(torch.rand(1, 3, 16, 16))
+    assert out.shape == (1, 3, 64, 64) and calls == [1]

@@ -11,11 +11,18 @@ process's memory from /proc (`status_kb`).
   when a process starts, so a program that wants them re-executes itself once.
 
 Both are defaults: a value already in the environment is left alone.
+
+Kept freed memory is handed back on purpose by :func:`trim_heap` (glibc ``malloc_trim``), which
+the model runner calls after each call on the CPU.
+
+This module imports nothing of vidsr, so any layer may use it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import sys
 from pathlib import Path
@@ -49,3 +56,28 @@ def status_kb(field: str, pid: int | str = "self") -> int | None:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return None
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None (not glibc, or no C library to load)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # musl and others have no malloc_trim
+        return None
+
+
+def trim_heap() -> bool:
+    """Hand the C heap's free pages back to the system (``malloc_trim(0)``, every arena).
+
+    The tunables above keep freed memory for reuse; this drops what is free at this moment, so
+    buffers one thread freed are not resident while another thread peaks. A no-op returning
+    False where the C library has no ``malloc_trim``; True when it ran.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True

@@ -82,3 +82,44 @@ def test_av1_and_vp9_by_name_with_the_default_preset(clip_factory, tmp_path, cod
     options = UpscaleOptions.of(**{**FAST, "preset": "medium"}, codec=codec)
     Pipeline(options).run(str(src), str(out))
     assert len(_frames(out)) == 4
+
+
+MEASURE = r"""
+import sys
+import av, numpy as np
+from vidsr.media.encoders import encoder_options
+from vidsr.process import status_kb
+width, height, preset, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rng = np.random.default_rng(0)
+texture = rng.integers(0, 256, (height + 64, width + 64, 3), dtype=np.uint8)
+base = status_kb("VmHWM")
+with av.open(out, "w") as container:
+    stream = container.add_stream("libx264", rate=25)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    private = {o.name for o in stream.codec_context.supported_options.private}
+    stream.codec_context.options = encoder_options("libx264", 18, preset, private)
+    for i in range(60):  # more than medium's 40-frame look-ahead
+        rgb = texture[i % 64 : i % 64 + height, i % 64 : i % 64 + width]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        container.mux(stream.encode(frame.reformat(format="yuv420p")))
+    container.mux(stream.encode(None))
+    print((status_kb("VmHWM") - base) * 1024)
+"""
+
+
+@pytest.mark.parametrize("preset", ["medium", "veryfast"])
+def test_encoder_bytes_matches_what_libx264_holds(preset, tmp_path) -> None:
+    """Issue 17: --max-memory did not count the encoder's look-ahead (about 0.6 GB at 1440p)."""
+    import subprocess
+    import sys
+
+    from vidsr.media.encoders import encoder_bytes
+
+    width, height = 1280, 720
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(width), str(height), preset, str(tmp_path / "o.mp4")],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    held = int(done.stdout.split()[-1])
+    estimate = encoder_bytes("libx264", preset, width, height)
+    assert 0.6 * held < estimate < 1.5 * held, (held >> 20, estimate >> 20)

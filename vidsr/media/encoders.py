@@ -49,3 +49,29 @@ def encoder_options(codec: str, crf: int, preset: str | None, private: set[str])
     if codec == "libx265":
         options["x265-params"] = "log-level=error"  # its banner otherwise fills the terminal
     return options
+
+
+# x264's rate-control look-ahead (frames) per preset, as x264 sets it
+_X264_LOOKAHEAD = dict(zip(_X264_PRESETS, (0, 0, 10, 20, 30, 40, 50, 60, 60, 60), strict=True))
+# Measured with scripts/bench_encoder_memory.py (80 frames of chaplin enlarged to 2560x1440,
+# CRF 18, 2 cores): libx264 medium held 581 MB, medium with rc-lookahead 20 369 MB, 10 262 MB,
+# faster 367 MB; threads=1 the same as auto. Fitted: 42.5 bytes per pixel plus 2.87 per pixel
+# for each look-ahead frame.
+_X264_FIXED_PER_PIXEL = 42.5
+_X264_LOOKAHEAD_PER_PIXEL = 2.87
+
+
+def encoder_bytes(codec: str, preset: str | None, width: int, height: int) -> int:
+    """Estimated memory the video encoder holds for ``width`` x ``height`` frames (its
+    look-ahead and reference frames), for a ``--max-memory`` plan.
+
+    Measured for libx264 (any preset, by its look-ahead length); other encoders were not
+    measured and get libx264 ``medium``'s figure. Image and raw outputs hold one frame.
+    """
+    pixels = width * height
+    if codec in ("rawvideo", "png", "mjpeg", "tiff", "bmp"):
+        return 4 * pixels
+    lookahead = _X264_LOOKAHEAD.get(preset or "medium", _X264_LOOKAHEAD["medium"])
+    if codec != "libx264":
+        lookahead = _X264_LOOKAHEAD["medium"]
+    return int(pixels * (_X264_FIXED_PER_PIXEL + _X264_LOOKAHEAD_PER_PIXEL * lookahead))

@@ -31,6 +31,7 @@ from vidsr.models.precision import (
 from vidsr.models.resample import bicubic_resize, output_size
 from vidsr.models.tiling import tiled_apply
 from vidsr.models.weights import cached_state_dict, load_pth, load_verified_pth
+from vidsr.process import trim_heap
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,10 @@ class Upscaler:
             size = self.output_size(x.shape[-2], x.shape[-1])
             if tuple(y.shape[-2:]) != size:
                 y = bicubic_resize(y, size, antialias=True)
-            return y.clamp_(0.0, 1.0)
+            y = y.clamp_(0.0, 1.0)
+        if self.device.type == "cpu":
+            trim_heap()  # the network's feature maps are free now: not resident till the next call
+        return y
 
     def __repr__(self) -> str:
         return (
