@@ -181,3 +181,28 @@ def test_the_plan_counts_what_reuse_keeps(clip_factory, caplog):
     expected = held_bytes(640 * 360, 2560 * 1440) >> 20
     assert expected > 40
     assert abs(frames_mb("0") - frames_mb("off") - expected) <= 1
+
+
+def test_the_plan_counts_what_the_encoder_holds(clip_factory, tmp_path, monkeypatch):
+    """--max-memory did not count the video encoder's look-ahead (libx264 medium holds about
+    580 MB at 2560x1440): the run's plan now passes ``encoder_bytes`` for its codec, preset and
+    output size to the memory plan, which adds them to what it budgets."""
+    import vidsr.pipeline.plan as plan
+    from vidsr import upscale
+    from vidsr.media.encoders import encoder_bytes
+
+    seen: list[int] = []
+    real = plan.plan_memory
+
+    def spy(*args, encoder: int = 0, **kwargs):
+        seen.append(encoder)
+        return real(*args, encoder=encoder, **kwargs)
+
+    monkeypatch.setattr(plan, "plan_memory", spy)
+    src = clip_factory("enc_plan.mp4", width=160, height=90, frames=2, audio=False)
+    upscale(str(src), str(tmp_path / "out.mp4"), model="bicubic", preset="veryfast",
+            max_memory=4 << 30)  # fmt: skip
+    assert seen == [encoder_bytes("libx264", "veryfast", 640, 360)]
+    assert encoder_bytes("libx264", "veryfast", 640, 360) < encoder_bytes(
+        "libx264", "medium", 640, 360
+    )

@@ -47,6 +47,7 @@ def plan_memory(
     height: int,
     width: int,
     post_stage: PostStage | None = None,
+    encoder: int = 0,
 ) -> MemoryPlan:
     """Batch size, and tiles for the model, that keep the process under ``max_memory`` for
     ``height`` x ``width`` output frames.
@@ -54,9 +55,11 @@ def plan_memory(
     Budget = limit - what the process already holds - a reserve (allocator slack, encoder
     and decoder state, thread stacks) - per-frame buffers (decoded and encoded planes in
     the queues, float RGB batches and colour-conversion temporaries at the output size,
-    what ``--reuse`` keeps) - what the post stage (temporal) holds. What is left bounds
-    one model call; if a whole frame does not fit, the model runs tile by tile. Without
-    ``max_memory`` (or off the CPU) it is the device's default batch and the model's tile.
+    what ``--reuse`` keeps, ``encoder``: the bytes the video encoder holds, its look-ahead
+    (:func:`vidsr.media.encoders.encoder_bytes`)) - what the post stage (temporal) holds.
+    What is left bounds one model call; if a whole frame does not fit, the model runs tile by
+    tile. Without ``max_memory`` (or off the CPU) it is the device's default batch and the
+    model's tile.
     """
     limit = options.max_memory
     batch = options.model.batch_on(upscaler.device.type)
@@ -70,6 +73,7 @@ def plan_memory(
     queued = 3 * 2 * hr_px + 3 * 2 * lr_px  # bounded queues of 8/16-bit planes
     if reuse_for(options, upscaler) is not None:  # --reuse keeps an output and its references
         queued += held_bytes(lr_px, hr_px)
+    queued += encoder
     reserve = MEMORY_RESERVE_FIXED + int(MEMORY_RESERVE_SHARE * limit)
     free = limit - used - queued - reserve
 

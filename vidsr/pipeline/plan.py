@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from vidsr.config import UpscaleOptions
 from vidsr.media.containers import check_holds
 from vidsr.media.encode import EncodeSettings
-from vidsr.media.encoders import choose_encoder
+from vidsr.media.encoders import choose_encoder, encoder_bytes
 from vidsr.media.formats import output_pix_fmt, plane_layout_for
 from vidsr.media.images import first_frame_number, image_pix_fmt, is_pattern
 from vidsr.media.rawvideo import name_disagrees, uncompressed_output
@@ -119,7 +119,10 @@ def plan_run(
     why = name_disagrees(target.final, geometry.width, geometry.height, settings.pix_fmt)
     if why:  # raw output only
         warnings.append(why)
-    memory = plan_memory(options, upscaler, info, geometry.height, geometry.width, post_stage)
+    held = encoder_bytes(settings.codec, settings.preset, geometry.width, geometry.height)
+    memory = plan_memory(
+        options, upscaler, info, geometry.height, geometry.width, post_stage, encoder=held
+    )
     return RunPlan(url, settings, geometry, memory, tuple(warnings))
 
 
