@@ -10,8 +10,11 @@ and CPU seconds come from ``os.wait4`` on it alone. Prints one row per run and, 
 the median peak and the median wall and CPU time relative to the first config.
 
 A config is ``NAME=ARGS``: ARGS are extra ``vidsr upscale`` arguments, and ``ENV:K=V`` among
-them sets an environment variable for that run. The default configs compare the defaults
-before this change (``--batch 4``, malloc tunables that keep every freed byte) with today's.
+them sets an environment variable for that run. ``ENV:GLIBC_TUNABLES=...`` *replaces* the
+malloc tunables vidsr sets (it does not restart itself when the variable is set), so to add one
+to them give the whole string (``vidsr.process.MALLOC_TUNABLES`` plus ``:glibc.malloc...``).
+The default configs compare the defaults before this change (``--batch 4``, malloc tunables
+that keep every freed byte) with today's.
 """
 
 from __future__ import annotations

@@ -81,3 +81,34 @@ def test_upscaler_trims_after_each_cpu_call(monkeypatch) -> None:
     upscaler = runner.load_model("realesr-animevideov3", device="cpu", precision="fp32")
     out = upscaler(torch.rand(1, 3, 16, 16))
     assert out.shape == (1, 3, 64, 64) and calls == [1]
+
+
+def _loader() -> str | None:
+    """The glibc dynamic loader, which can list the tunables in effect (glibc 2.33+)."""
+    import glob
+
+    for path in sorted(glob.glob("/lib64/ld-linux*.so*") + glob.glob("/lib/*/ld-linux*.so*")):
+        probe = subprocess.run([path, "--list-tunables"], capture_output=True, text=True)
+        if probe.returncode == 0 and "glibc.malloc" in probe.stdout:
+            return path
+    return None
+
+
+@pytest.mark.skipif(_loader() is None, reason="needs glibc's loader with --list-tunables")
+def test_glibc_applies_every_tunable_vidsr_sets() -> None:
+    """Issue 17: glibc ignores a misspelled or out-of-range tunable without a word, so check
+    the values it takes from MALLOC_TUNABLES are the ones set."""
+    wanted = dict(item.split("=") for item in MALLOC_TUNABLES.split(":"))
+    assert set(wanted) == {"glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold"}
+    base = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    listed = subprocess.run(
+        [_loader(), "--list-tunables"],
+        env={**base, "GLIBC_TUNABLES": MALLOC_TUNABLES},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    applied = {
+        name.strip(): int(rest.split()[0], 16)
+        for name, _, rest in (line.partition(":") for line in listed.splitlines())
+        if name.strip() in wanted
+    }
+    assert applied == {name: int(value) for name, value in wanted.items()}
