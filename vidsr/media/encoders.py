@@ -54,11 +54,14 @@ def encoder_options(codec: str, crf: int, preset: str | None, private: set[str])
 # x264's rate-control look-ahead (frames) per preset, as x264 sets it
 _X264_LOOKAHEAD = dict(zip(_X264_PRESETS, (0, 0, 10, 20, 30, 40, 50, 60, 60, 60), strict=True))
 # Measured with scripts/bench_encoder_memory.py (80 frames of chaplin enlarged to 2560x1440,
-# CRF 18, 2 cores): libx264 medium held 581 MB, medium with rc-lookahead 20 369 MB, 10 262 MB,
-# faster 367 MB; threads=1 the same as auto. Fitted: 42.5 bytes per pixel plus 2.87 per pixel
-# for each look-ahead frame.
-_X264_FIXED_PER_PIXEL = 42.5
-_X264_LOOKAHEAD_PER_PIXEL = 2.87
+# CRF 18, 2 cores): libx264 medium held 581 MiB, medium with rc-lookahead 20 369 MiB, 10 262 MiB,
+# faster 367 MiB; threads=1 the same as auto; and by the test's encode at 1280x720: medium
+# 188-192 MiB, veryfast 95-106 MiB. Fitted (least squares, all within 3% of the 1440p and 5% of
+# the 720p figures): 53 MiB, plus 28.7 bytes per pixel, plus 3.05 per pixel for each look-ahead
+# frame (a fit without the fixed part, from 1440p alone, undercounted 720p by 35-40%).
+_X264_FIXED = 53 << 20
+_X264_FIXED_PER_PIXEL = 28.7
+_X264_LOOKAHEAD_PER_PIXEL = 3.05
 
 
 def encoder_bytes(codec: str, preset: str | None, width: int, height: int) -> int:
@@ -74,4 +77,5 @@ def encoder_bytes(codec: str, preset: str | None, width: int, height: int) -> in
     lookahead = _X264_LOOKAHEAD.get(preset or "medium", _X264_LOOKAHEAD["medium"])
     if codec != "libx264":
         lookahead = _X264_LOOKAHEAD["medium"]
-    return int(pixels * (_X264_FIXED_PER_PIXEL + _X264_LOOKAHEAD_PER_PIXEL * lookahead))
+    per_pixel = _X264_FIXED_PER_PIXEL + _X264_LOOKAHEAD_PER_PIXEL * lookahead
+    return _X264_FIXED + int(pixels * per_pixel)
