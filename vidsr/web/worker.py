@@ -23,14 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vidsr.config import (
-    DecodeOptions,
-    EncodeOptions,
-    ModelOptions,
-    TemporalOptions,
-    UpscaleOptions,
-    WindowOptions,
-)
+from vidsr.config import UpscaleOptions
 from vidsr.errors import CancelledError, VidsrError
 from vidsr.web.config import JobKind, JobRequest, JobState
 from vidsr.web.store import JobRecord, Store, VideoRecord
@@ -186,8 +179,7 @@ class Worker:
         settings = parse_settings(job.settings)
         start = float(job.settings.get("start", 0.0))
         duration = float(job.settings.get("duration", 2.0))
-        window = replace(settings.options.window, start=start, duration=duration)
-        options = replace(settings.options, window=window)
+        options = settings.options.changed(start=start, duration=duration)
         pipeline = self._new_pipeline(options, self._progress(job.id))
         stats = pipeline.run(video.path, job.output)
         up = pipeline.upscaler
@@ -211,13 +203,10 @@ class Worker:
         """The same window of the input at its own size in H.264, for side-by-side playback."""
         from vidsr.pipeline import Pipeline
 
-        options = UpscaleOptions(
-            model=ModelOptions("bicubic", scale=1),
-            encode=EncodeOptions(preset="veryfast"),
-            temporal=TemporalOptions("off"),
-            window=WindowOptions(start, duration),
-            decode=DecodeOptions(deblock="off"),
-        )
+        options = UpscaleOptions.of(
+            model="bicubic", scale=1, temporal="off", deblock="off", preset="veryfast",
+            start=start, duration=duration,
+        )  # fmt: skip
         self._pipeline = Pipeline(options)  # the watcher can cancel it; the model cache stays
         self._pipeline.run(input_path, before_clip_path(output))
 
