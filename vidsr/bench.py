@@ -213,14 +213,14 @@ def run_stages(
     import torch
 
     from vidsr.media.encode import VideoWriter
-    from vidsr.pipeline import Pipeline, make_decoder, reuse_for
+    from vidsr.pipeline import ModelFeed, Pipeline, frame_model, make_decoder, reuse_for
     from vidsr.post_stage import StageFeed
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
     decoder = make_decoder(info, window, options)
     in_layout = decoder.layout
-    model = reuse_for(options, upscaler) or upscaler
+    lane: ModelFeed[int] = ModelFeed(frame_model(upscaler, reuse_for(options, upscaler)))
     plan = _plan(info, upscaler, options, decoder, output_path, post_stage)
     geo = plan.geometry
     color = info.video.color
@@ -261,11 +261,17 @@ def run_stages(
         with color_in.time(sync):
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
         with meters["model"].time(sync):
-            sr = model(lr)
-        with stage_meter():
-            sr, pts = feed.push(lr, sr, [f.pts for f in batch])
-        emit(sr, pts)
+            lr, sr, pts = lane.push(lr, [f.pts for f in batch])
+        if len(sr):
+            with stage_meter():
+                sr, pts = feed.push(lr, sr, pts)
+            emit(sr, pts)
+    with meters["model"].time(sync):  # what a network reading neighbours still held
+        lr, sr, pts = lane.finish()
     with stage_meter():
+        if len(sr):
+            done, ready = feed.push(lr, sr, pts)
+            emit(done, ready)
         tail, pts = feed.finish()
     emit(tail, pts)
     del frames

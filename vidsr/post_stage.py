@@ -36,39 +36,56 @@ class PostStage(Protocol):
         """Host memory it holds per output pixel at most (the ``--max-memory`` plan)."""
 
 
+class MetaFifo(Generic[Meta]):
+    """Each frame's metadata in the order the frames went into a stage that may hold some
+    back: what comes out takes the oldest first, and the end checks nothing was lost."""
+
+    def __init__(self) -> None:
+        self._pending: deque[Meta | None] = deque()
+
+    def add(self, meta: Sequence[Meta] | None, count: int) -> None:
+        """``count`` frames went in, with ``meta`` (one item per frame, or None)."""
+        if meta is not None and len(meta) != count:
+            raise ValueError(f"{len(meta)} metadata items for a batch of {count} frames")
+        self._pending.extend(meta if meta is not None else [None] * count)
+
+    def take(self, count: int) -> list[Meta | None]:
+        """The metadata of the ``count`` frames that came out."""
+        if count > len(self._pending):
+            raise VidsrError(f"a stage returned {count} frames, {len(self._pending)} went in")
+        return [self._pending.popleft() for _ in range(count)]
+
+    def check_empty(self) -> None:
+        """At the end of the input: VidsrError when a stage kept frames it never returned."""
+        if self._pending:
+            raise VidsrError(
+                f"{len(self._pending)} frames were held back by a stage and never returned"
+            )
+
+
 class StageFeed(Generic[Meta]):
     """Feed ``stage`` batch by batch (or pass frames through when it is None), keeping each
     frame's metadata beside it; :meth:`finish` flushes and checks every frame came back."""
 
     def __init__(self, stage: PostStage | None) -> None:
         self.stage = stage
-        self._pending: deque[Meta | None] = deque()
+        self._fifo: MetaFifo[Meta] = MetaFifo()
 
     def push(
         self, lr: torch.Tensor, sr: torch.Tensor, meta: Sequence[Meta] | None = None
     ) -> tuple[torch.Tensor, list[Meta | None]]:
         """One batch in (``meta``: one item per frame, or None); the frames ready so far out,
         each with the metadata it went in with."""
-        if meta is not None and len(meta) != sr.shape[0]:
-            raise ValueError(f"{len(meta)} metadata items for a batch of {sr.shape[0]} frames")
-        self._pending.extend(meta if meta is not None else [None] * sr.shape[0])
+        self._fifo.add(meta, sr.shape[0])
         out = sr if self.stage is None else self.stage.process(lr, sr)
-        return out, self._take(out.shape[0])
+        return out, self._fifo.take(out.shape[0])
 
     def finish(self) -> tuple[torch.Tensor, list[Meta | None]]:
         """The frames the stage still held (none without a stage), with their metadata."""
         tail = torch.empty(0) if self.stage is None else self.stage.flush()
-        ready = self._take(tail.shape[0])
-        if self._pending:
-            raise VidsrError(
-                f"{len(self._pending)} frames were held back by a stage and never returned"
-            )
+        ready = self._fifo.take(tail.shape[0])
+        self._fifo.check_empty()
         return tail, ready
-
-    def _take(self, count: int) -> list[Meta | None]:
-        if count > len(self._pending):
-            raise VidsrError(f"a stage returned {count} frames, {len(self._pending)} went in")
-        return [self._pending.popleft() for _ in range(count)]
 
 
 def feed_all(stage: PostStage, lr: torch.Tensor, sr: torch.Tensor, batch: int) -> torch.Tensor:

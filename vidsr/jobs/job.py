@@ -132,13 +132,15 @@ def _scale_of(options: UpscaleOptions) -> float:
 
 def segment_context(job: JobOptions, options: UpscaleOptions) -> tuple[float, float]:
     """(pre-roll, post-roll) in seconds a segment decodes around itself: the temporal stage
-    needs frames before and after a segment, when it runs for this model (``job``'s own
-    values win when given)."""
-    from vidsr.models.catalog import is_classical  # the catalog loads torch: only when cut
+    needs frames before and after a segment, when it runs for this model, and so does a
+    network that reads neighbouring frames (``job``'s own values win when given)."""
+    from vidsr.models.catalog import expected_neighbours, is_classical  # loads torch: when cut
 
-    temporal = temporal_wanted(options.temporal.level, is_classical(options.model.name))
-    pre = DEFAULT_PREROLL if temporal else 0.0
-    post = DEFAULT_POSTROLL if temporal else 0.0
+    model = options.model.name
+    context = temporal_wanted(options.temporal.level, is_classical(model))
+    context = context or expected_neighbours(model) > 0
+    pre = DEFAULT_PREROLL if context else 0.0
+    post = DEFAULT_POSTROLL if context else 0.0
     return (
         pre if job.preroll is None else job.preroll,
         post if job.postroll is None else job.postroll,

@@ -139,6 +139,18 @@ def is_classical(model: str) -> bool:
     return any(spec.name == model and spec.classical for spec in list_models())
 
 
+def expected_neighbours(model: str) -> int:
+    """Neighbouring frames the network ``model`` (a catalog name or a ``.pth`` file) reads
+    beside the current one (0: per frame), without building it; 0 for an unknown name (loading
+    it raises the catalog's error)."""
+    names = {spec.name: spec for spec in list_models()}
+    if model in names:
+        return names[model].arch_info().neighbours
+    if Path(model).is_file():
+        return detect_arch(load_pth(model)).neighbours
+    return 0
+
+
 def expected_scale(model: str, scale: float | None = None) -> float:
     """The output scale a run will have, without building the network.
 

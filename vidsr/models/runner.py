@@ -230,14 +230,17 @@ class Upscaler:
         self.tile = tile
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Upscale ``x``: (N,3,h,w) float RGB in [0,1], any device.
+        """Upscale ``x``: (N,3,h,w) float RGB in [0,1], any device (a network that reads
+        neighbours takes its stacked input, ``info.input_channels`` channels:
+        :class:`vidsr.pipeline.neighbours.NeighbourModel` makes it).
 
         Returns float32 (N,3,H,W) on ``self.device``, clamped to [0,1], with (H, W) =
         ``output_size(h, w)``. Runs under ``torch.inference_mode``; computes in ``dtype``
         (CUDA: autocast; CPU bf16: bf16 weights, channels_last) and tiles when ``tile > 0``.
         """
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected a (N,3,h,w) tensor, got shape {tuple(x.shape)}")
+        channels = self.info.input_channels
+        if x.ndim != 4 or x.shape[1] != channels:
+            raise ValueError(f"expected a (N,{channels},h,w) tensor, got shape {tuple(x.shape)}")
         with torch.inference_mode():
             x = x.to(self.device, torch.float32)
             if self.classical:

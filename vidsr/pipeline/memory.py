@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from vidsr.config import MIN_TILE, UpscaleOptions
 from vidsr.errors import InvalidOptionError
 from vidsr.models import Upscaler, auto_tile_size
+from vidsr.pipeline.neighbours import held_bytes as neighbour_bytes
 from vidsr.pipeline.stages import reuse_for
 from vidsr.post_stage import PostStage
 from vidsr.process import status_kb
@@ -55,7 +56,8 @@ def plan_memory(
     Budget = limit - what the process already holds - a reserve (allocator slack, encoder
     and decoder state, thread stacks) - per-frame buffers (decoded and encoded planes in
     the queues, float RGB batches and colour-conversion temporaries at the output size,
-    what ``--reuse`` keeps, ``encoder``: the bytes the video encoder holds, its look-ahead
+    what ``--reuse`` keeps, the inputs a network reading neighbours keeps, ``encoder``: the
+    bytes the video encoder holds, its look-ahead
     (:func:`vidsr.media.encoders.encoder_bytes`)) - what the post stage (temporal) holds.
     What is left bounds one model call; if a whole frame does not fit, the model runs tile by
     tile. Without ``max_memory`` (or off the CPU) it is the device's default batch and the
@@ -73,6 +75,8 @@ def plan_memory(
     queued = 3 * 2 * hr_px + 3 * 2 * lr_px  # bounded queues of 8/16-bit planes
     if reuse_for(options, upscaler) is not None:  # --reuse keeps an output and its references
         queued += held_bytes(lr_px, hr_px)
+    if upscaler.info.neighbours:  # a network reading neighbours keeps their inputs
+        queued += neighbour_bytes(upscaler.info.neighbours, lr_px)
     queued += encoder
     reserve = MEMORY_RESERVE_FIXED + int(MEMORY_RESERVE_SHARE * limit)
     free = limit - used - queued - reserve

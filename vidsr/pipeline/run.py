@@ -32,10 +32,17 @@ from vidsr.media.images import input_spec, is_pattern
 from vidsr.media.probe import probe
 from vidsr.models import Upscaler
 from vidsr.paths import OutputTarget, check_paths, default_output_path, remove_dead_temporaries
+from vidsr.pipeline.model_lane import ModelFeed
 from vidsr.pipeline.plan import OutputGeometry, estimate_frames, plan_run
-from vidsr.pipeline.stages import load_model_for, make_decoder, reuse_for, temporal_stage
+from vidsr.pipeline.stages import (
+    frame_model,
+    load_model_for,
+    make_decoder,
+    reuse_for,
+    temporal_stage,
+)
 from vidsr.post_stage import PostStage, StageFeed
-from vidsr.reuse.regions import RegionReuse, ReuseCounters
+from vidsr.reuse.regions import ReuseCounters
 from vidsr.tensors import planes_to_rgb, rgb_to_planes
 from vidsr.types import ColorInfo, MediaInfo, PlanarFrame, PlaneLayout, RunState, Window
 
@@ -90,6 +97,7 @@ class RunStats:
     post_seconds: float = 0.0  # the post stage (temporal), in its own thread
     wall_seconds: float = 0.0
     reuse: ReuseCounters | None = None  # what --reuse skipped (None: reuse off)
+    model_lag: int = 0  # frames the model's output lags its input (a network reading neighbours)
     output: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -327,9 +335,16 @@ class Pipeline:
     ) -> None:
         """Decoded batches -> RGB -> model -> the post thread, until the decoder is done."""
         decode_thread = workers[0]
-        model = reuse_for(self.options, upscaler) or upscaler  # fresh state: this run only
-        if isinstance(model, RegionReuse):
-            self.stats.reuse = model.counters
+        reuse = reuse_for(self.options, upscaler)  # fresh state: this run only
+        if reuse is not None:
+            self.stats.reuse = reuse.counters
+        lane = frame_model(upscaler, reuse)
+        self.stats.model_lag = lane.lag
+        if lane.lag:
+            log.info("%s reads %d frames on each side: its output lags by %d", upscaler.name,
+                     lane.lag, lane.lag)  # fmt: skip
+        feed: ModelFeed[tuple[int, bool]] = ModelFeed(lane)
+        time_base = None
         while True:
             _raise_first_error(workers)
             if self._cancel.is_set():
@@ -345,11 +360,18 @@ class Pipeline:
                 break
             started = time.perf_counter()
             lr = planes_to_rgb(batch, in_layout, color, upscaler.device).clamp_(0, 1)
-            sr = model(lr)
+            time_base = batch[0].time_base
+            lr, sr, meta = feed.push(lr, [(f.pts, f.warmup) for f in batch])
             self.stats.model_seconds += time.perf_counter() - started
-            meta = [(f.pts, f.warmup) for f in batch]
-            if not lanes.put(lanes.upscaled, (lr, sr, meta, batch[0].time_base)):
+            if len(sr) and not lanes.put(lanes.upscaled, (lr, sr, meta, time_base)):
                 break
+        if not self._cancel.is_set():
+            started = time.perf_counter()
+            lr, sr, meta = feed.finish()  # frames a network reading neighbours still held
+            self.stats.model_seconds += time.perf_counter() - started
+            if len(sr) and not lanes.put(lanes.upscaled, (lr, sr, meta, time_base)):
+                _raise_first_error(workers)
+                raise _cancelled()
         if not lanes.put(lanes.upscaled, _DONE):
             _raise_first_error(workers)
             raise _cancelled()

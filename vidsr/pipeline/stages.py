@@ -1,5 +1,6 @@
-"""Each stage of a run built from the options: the decoder, the model, region reuse and the
-temporal stage (the pipeline, ``vidsr bench`` and the quality tools build them here)."""
+"""Each stage of a run built from the options: the decoder, the model (and its lane), region
+reuse and the temporal stage (the pipeline, ``vidsr bench`` and the quality tools build them
+here)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from vidsr.config import ModelOptions, UpscaleOptions
 from vidsr.media.deblock import deblock_decision
 from vidsr.media.decode import VideoDecoder
 from vidsr.models import Upscaler, load_model
+from vidsr.pipeline.model_lane import FrameModel, PerFrameModel, Upscale
+from vidsr.pipeline.neighbours import NeighbourModel
 from vidsr.post_stage import PostStage
 from vidsr.reuse.regions import RegionReuse, region_reuse
 from vidsr.strengths import parse_deblock, resolve_level, temporal_wanted
@@ -41,6 +44,15 @@ def reuse_for(options: UpscaleOptions, upscaler: Upscaler) -> RegionReuse | None
     """The region reuse ``options.reuse`` asks for (fresh, no kept output), or None when it is
     off or does not apply to this model (see :func:`vidsr.reuse.regions.supports_reuse`)."""
     return region_reuse(upscaler, options.reuse)
+
+
+def frame_model(upscale: Upscale, reuse: RegionReuse | None = None) -> FrameModel:
+    """The model lane of a run: a network that reads neighbouring frames gets them
+    (:class:`NeighbourModel`, its output ``lag`` frames late); any other model (or ``reuse``
+    around it, when given) answers every batch at once."""
+    if isinstance(upscale, Upscaler) and upscale.info.neighbours:
+        return NeighbourModel(upscale)
+    return PerFrameModel(reuse or upscale)
 
 
 def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:

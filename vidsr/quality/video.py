@@ -117,22 +117,30 @@ def _run_model(
     upscale: Upscale, lr: torch.Tensor, scale: int, temporal: str, lookahead: int, batch: int
 ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
     """Per-frame output, stabilised output (None when off), model and temporal seconds."""
+    from vidsr.pipeline.model_lane import ModelFeed
+    from vidsr.pipeline.stages import frame_model
     from vidsr.post_stage import StageFeed
     from vidsr.strengths import parse_strength
     from vidsr.temporal import TemporalStabilizer
 
     stabiliser = TemporalStabilizer(temporal, lookahead) if parse_strength(temporal) > 0 else None
+    lane: ModelFeed[None] = ModelFeed(frame_model(upscale))  # frames late if it reads neighbours
     feed: StageFeed[None] = StageFeed(stabiliser)
     per_frame: list[np.ndarray] = []
     steady: list[np.ndarray] = []
     model_s = temporal_s = 0.0
     want = (lr.shape[-2] * scale, lr.shape[-1] * scale)
-    for i in range(0, len(lr), batch):
-        x = lr[i : i + batch]
+    for i in range(0, len(lr) + batch, batch):  # one step past the end: the lane's flush
         t0 = time.perf_counter()
         with torch.inference_mode():
-            y = upscale(x).float().cpu()
+            if i < len(lr):
+                x, y, _ = lane.push(lr[i : i + batch])
+            else:
+                x, y, _ = lane.finish()
+            y = y.float().cpu()
         model_s += time.perf_counter() - t0
+        if len(y) == 0:
+            continue
         if tuple(y.shape[-2:]) != want or len(y) != len(x):
             raise ValueError(
                 f"model output {tuple(y.shape)} is not x{scale} of the input {tuple(x.shape)}"

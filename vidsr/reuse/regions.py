@@ -112,9 +112,14 @@ def _groups(tiles: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 
 
 def supports_reuse(upscaler: Upscaler) -> bool:
-    """Whether reuse applies: a network (classical resamplers cost less than the bookkeeping)
+    """Whether reuse applies: a per-frame network (classical resamplers cost less than the
+    bookkeeping; one that reads neighbouring frames sees changes its own input does not show)
     whose output is not resized afterwards (the resize would reach across tiles)."""
-    return not upscaler.classical and upscaler.scale == upscaler.native_scale
+    return (
+        not upscaler.classical
+        and not upscaler.info.neighbours
+        and upscaler.scale == upscaler.native_scale
+    )
 
 
 def held_bytes(lr_px: int, hr_px: int) -> int:

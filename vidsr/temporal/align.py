@@ -22,6 +22,15 @@ from vidsr.temporal.motion import Motion, flow_factor, luma_u8
 from vidsr.temporal.tuning import Tuning
 
 
+def neighbour_offsets(neighbours: int) -> list[int]:
+    """Frame offsets of the ``neighbours`` (K) frames a multi-frame network reads, in the order
+    of its input: the R = K / 2 frames before the current one, then the R after it."""
+    if neighbours < 2 or neighbours % 2:
+        raise InvalidOptionError(f"neighbours must be an even number >= 2, got {neighbours}")
+    radius = neighbours // 2
+    return [*range(-radius, 0), *range(1, radius + 1)]
+
+
 @dataclass(frozen=True)
 class Alignment:
     """Neighbours warped onto the current frame (all on the input's grid)."""

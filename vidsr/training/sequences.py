@@ -29,7 +29,7 @@ from vidsr.errors import InvalidOptionError
 from vidsr.models.archs.srvgg_multiframe import stack_inputs
 from vidsr.quality.metrics import psnr_y
 from vidsr.quality.resize import bicubic_lr, mod_crop, quantize
-from vidsr.temporal.align import NeighbourAligner
+from vidsr.temporal.align import NeighbourAligner, neighbour_offsets
 from vidsr.training.data import SeededSampler, dihedral
 
 
@@ -147,10 +147,9 @@ def network_input(lr: torch.Tensor, radius: int, aligner: NeighbourAligner) -> t
 
 
 def radius_for(neighbours: int) -> int:
-    """Frames on each side of the current one a network reading ``neighbours`` needs."""
-    if neighbours < 2 or neighbours % 2:
-        raise InvalidOptionError(f"neighbours must be an even number >= 2, got {neighbours}")
-    return neighbours // 2
+    """Frames on each side of the current one a network reading ``neighbours`` needs (the
+    input's order is :func:`~vidsr.temporal.align.neighbour_offsets`')."""
+    return max(neighbour_offsets(neighbours))
 
 
 class SequenceSampler(SeededSampler):

@@ -67,6 +67,18 @@ class Architecture(ABC):
         """Aligned neighbouring frames the network reads beside the current one (0: per frame)."""
         return 0
 
+    def input_channels(self, params: Mapping[str, Any]) -> int:
+        """Channels of the network's input: 3 (RGB) for per-frame networks."""
+        return 3
+
+    def network_input(
+        self, current: torch.Tensor, aligned: torch.Tensor, trust: torch.Tensor
+    ) -> torch.Tensor:
+        """The input of a network that reads neighbours: ``current`` (N, 3, h, w), ``aligned``
+        (N, K, 3, h, w) neighbours warped onto it, ``trust`` (N, K, 1, h, w) in [0, 1] ->
+        (N, input_channels, h, w). Per-frame networks have none to make."""
+        raise NotImplementedError(f"{self.name} reads no neighbouring frames")
+
     @abstractmethod
     def bytes_per_pixel(self, scale: float, params: Mapping[str, Any], dtype: torch.dtype) -> float:
         """Rough peak working memory per input pixel of one frame (the ``--max-memory`` plan)."""
@@ -106,6 +118,11 @@ class ArchInfo:
     def neighbours(self) -> int:
         """Aligned neighbouring frames the network reads beside the current one (0: per frame)."""
         return self.architecture.neighbours({**self.architecture.default_params, **self.params})
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network's input (3: RGB; more for networks that read neighbours)."""
+        return self.architecture.input_channels({**self.architecture.default_params, **self.params})
 
     @property
     def receptive_field(self) -> int:

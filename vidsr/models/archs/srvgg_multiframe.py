@@ -109,6 +109,14 @@ class MultiFrameSRVGG(Architecture):
     def neighbours(self, params: Mapping[str, Any]) -> int:
         return int(params.get("num_neighbours", self.default_params["num_neighbours"]))
 
+    def input_channels(self, params: Mapping[str, Any]) -> int:
+        return 3 + CHANNELS_PER_NEIGHBOUR * self.neighbours(params)
+
+    def network_input(
+        self, current: torch.Tensor, aligned: torch.Tensor, trust: torch.Tensor
+    ) -> torch.Tensor:
+        return stack_inputs(current, aligned, trust)
+
     def bytes_per_pixel(self, scale: float, params: Mapping[str, Any], dtype: torch.dtype) -> float:
         k = self.neighbours(params)
         # the per-frame network's, plus the stacked input and the neighbours' feature map
