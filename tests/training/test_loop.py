@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 import torch
 
+from vidsr.errors import InvalidOptionError
 from vidsr.models.weights import canonicalize_state_dict
-from vidsr.training.config import TrainConfig
+from vidsr.training.config import TrainConfig, config_from_dict
 from vidsr.training.loop import Trainer, lr_at
 
 TINY = {"num_feat": 8, "num_conv": 2, "act_type": "prelu"}
@@ -161,3 +163,29 @@ def test_freeze_init_trains_only_what_the_init_lacked(tmp_path, tiny_images) -> 
     trained = trainer.model.state_dict()
     assert all(torch.equal(trained[k], v) for k, v in per_frame.state_dict().items())
     assert float(trained["neighbours.weight"].abs().max()) > 0.0
+
+
+def test_multi_frame_training_takes_real_clips(tmp_path, tiny_images, shared_data) -> None:
+    """``train_clips`` with ``clip_share`` 1: every sample is cut from the clip's frames, the
+    clip is listed in the run's data list, and a config without clips refuses a clip share."""
+    torch.set_num_threads(1)
+    clip = shared_data / "clips" / "foreman_vp9_352x288_30.webm"
+    cfg = _cfg(
+        tmp_path,
+        name="clips",
+        arch="MultiFrameSRVGG",
+        params={**TINY, "num_neighbours": 2},
+        train_clips=(str(clip),),
+        clip_frames=6,
+        clip_share=1.0,
+        batch_size=2,
+        steps=2,
+    )
+    trainer = Trainer(cfg, images=tiny_images, device=torch.device("cpu"))
+    assert trainer.sampler.clips[0].shape == (6, 3, 288, 352)
+    trainer.run()
+    assert str(clip) in (tmp_path / "clips" / "data_list.txt").read_text("utf-8")
+    again = config_from_dict(cfg.to_dict())
+    assert again.train_clips == cfg.train_clips and again.clip_share == 1.0
+    with pytest.raises(InvalidOptionError, match="clip_share"):
+        _cfg(tmp_path, clip_share=0.5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,9 @@ from vidsr.temporal.align import NeighbourAligner
 from vidsr.training.sequences import (
     Motion,
     SequenceSampler,
+    clip_sequence,
     evaluate_sequences,
+    load_clip,
     make_sequence,
     network_input,
 )
@@ -91,3 +94,56 @@ def test_evaluation_sequences_are_fixed(photo) -> None:
     x = network_input(make_sequence(photo, 4, (64, 64), 1, torch.Generator())[1], 1,
                       NeighbourAligner())  # fmt: skip
     assert x.shape == (11, 16, 16)
+
+
+def _undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The inverse of :func:`vidsr.training.data.dihedral`."""
+    if k & 1:
+        x = x.flip(-2)
+    if k & 2:
+        x = x.flip(-1)
+    if k & 4:
+        x = x.transpose(-1, -2)
+    return x
+
+
+def test_sequences_cut_from_a_real_clip(shared_data, photo) -> None:
+    """Ground truth from a real video: consecutive frames, one crop, MATLAB bicubic LR; the
+    sampler mixes them in at its clip share, with the neighbours aligned and trusted."""
+    clip = load_clip(shared_data / "clips" / "chaplin_h264_mp3_640x360.mp4", 8)
+    assert clip.shape == (8, 3, 360, 640) and clip.dtype == torch.uint8
+    g = torch.Generator().manual_seed(2)
+    hr, lr = clip_sequence(clip, 4, 64, 1, g)
+    assert hr.shape == (3, 3, 64, 64) and lr.shape == (3, 3, 16, 16)
+    assert torch.equal(lr[1], bicubic_lr(hr[1], 4))
+    # the three frames are consecutive frames of the clip, cut at one place (up to one of the
+    # eight flips/turns): find the first by template matching, then check all three exactly
+    places = []
+    for k in range(8):
+        first = _undo_dihedral(hr[0], k)
+        for t in range(6):
+            frame = clip[t].permute(1, 2, 0).numpy()
+            patch = (first.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            score = cv2.matchTemplate(frame, patch, cv2.TM_SQDIFF)
+            y, x = np.unravel_index(int(score.argmin()), score.shape)
+            if score[y, x] == 0:
+                places.append((k, t, y, x))
+    assert places, "the sequence's first frame is nowhere in the clip"
+    assert any(
+        all(
+            torch.equal(_undo_dihedral(hr[i], k), clip[t + i, :, y : y + 64, x : x + 64] / 255.0)
+            for i in range(3)
+        )
+        for k, t, y, x in places
+    )
+    sampler = SequenceSampler([photo], 4, 64, 2, seed=3, clips=[clip], clip_share=1.0)
+    x, y = sampler.batch(3)
+    assert x.shape == (3, 11, 16, 16) and y.shape == (3, 3, 64, 64)
+    for i in range(3):
+        assert torch.equal(x[i, :3], bicubic_lr(y[i], 4))
+    inside = x[:, 9:, 3:-3, 3:-3].mean(dim=(1, 2, 3))  # the rim is 0: the warp leaves the crop
+    assert float(inside.max()) > 0.5 and float(x[:, 9:].min()) >= 0.0, inside
+    with pytest.raises(InvalidOptionError, match="clip_share"):
+        SequenceSampler([photo], 4, 64, 2, clip_share=0.5)
+    with pytest.raises(InvalidOptionError, match="holds no"):
+        clip_sequence(clip[:2], 4, 64, 2, g)

@@ -28,7 +28,9 @@ class TrainConfig:
     tensors ``init`` provides fixed and trains only the others.
     An architecture that reads neighbouring frames (``MultiFrameSRVGG``) trains on sequences
     generated from ``train_dirs`` by known motion (``training/sequences.py``) and validates on
-    fixed sequences generated from ``val_dir``.
+    fixed sequences generated from ``val_dir``; with ``train_clips`` (videos whose frames are
+    the ground truth, the first ``clip_frames`` of each), a ``clip_share`` of its samples are
+    cut from those instead (keep clips used for evaluation out of them).
     """
 
     name: str
@@ -38,6 +40,9 @@ class TrainConfig:
     params: dict[str, Any] = field(default_factory=lambda: {"num_feat": 64, "num_conv": 16})
     init: str | None = None
     train_dirs: tuple[str, ...] = ()
+    train_clips: tuple[str, ...] = ()
+    clip_frames: int = 60
+    clip_share: float = 0.0
     val_dir: str | None = None
     val_jpeg: int = 0
     hr_crop: int = 192
@@ -74,6 +79,12 @@ class TrainConfig:
             raise InvalidOptionError(f"pixel_loss must be l1, charbonnier or l2: {self.pixel_loss}")
         if not self.new_lr_scale > 0:
             raise InvalidOptionError(f"new_lr_scale must be positive: {self.new_lr_scale}")
+        if not 0.0 <= self.clip_share <= 1.0 or (self.clip_share > 0 and not self.train_clips):
+            raise InvalidOptionError(
+                f"clip_share must be in [0, 1], with train_clips: {self.clip_share}"
+            )
+        if self.clip_frames < 1:
+            raise InvalidOptionError(f"clip_frames must be positive: {self.clip_frames}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InvalidOptionError(f"ema_decay must be in [0, 1): {self.ema_decay}")
 
@@ -81,6 +92,7 @@ class TrainConfig:
         """Plain dict (tuples as lists) for YAML."""
         d = asdict(self)
         d["train_dirs"] = list(self.train_dirs)
+        d["train_clips"] = list(self.train_clips)
         return d
 
 
@@ -98,6 +110,7 @@ def config_from_dict(data: dict[str, Any], base: str | Path | None = None) -> Tr
             return str(p) if Path(p).is_absolute() else str((b / p).resolve())
 
         d["train_dirs"] = [res(p) for p in d.get("train_dirs", ())]
+        d["train_clips"] = [res(p) for p in d.get("train_clips", ())]
         for key in ("val_dir", "out_dir", "vgg_weights"):
             if d.get(key):
                 d[key] = res(d[key])
@@ -105,6 +118,7 @@ def config_from_dict(data: dict[str, Any], base: str | Path | None = None) -> Tr
         if init and ("/" in init or init.endswith((".pth", ".pt"))):
             d["init"] = res(init)
     d["train_dirs"] = tuple(d.get("train_dirs", ()))
+    d["train_clips"] = tuple(d.get("train_clips", ()))
     return TrainConfig(**d)
 
 

@@ -31,7 +31,7 @@ from vidsr.training.config import TrainConfig
 from vidsr.training.data import CropSampler
 from vidsr.training.degrade import RestoreChain
 from vidsr.training.losses import CombinedLoss
-from vidsr.training.sequences import SequenceSampler, evaluate_sequences
+from vidsr.training.sequences import SequenceSampler, evaluate_sequences, load_clip
 
 Event = dict[str, Any]
 
@@ -120,9 +120,12 @@ class Trainer:
         if self.neighbours:
             if cfg.degradation != "bicubic":
                 raise InvalidOptionError("a multi-frame network trains on bicubic LR only")
+            clips = [load_clip(c, cfg.clip_frames) for c in cfg.train_clips]
+            self.data_list += list(cfg.train_clips)
             self.sampler = SequenceSampler(
-                images, cfg.scale, cfg.hr_crop, self.neighbours, seed=cfg.seed
-            )
+                images, cfg.scale, cfg.hr_crop, self.neighbours, seed=cfg.seed,
+                clips=clips, clip_share=cfg.clip_share,
+            )  # fmt: skip
         else:
             degrade = RestoreChain(cfg.scale) if cfg.degradation == "restore" else None
             self.sampler = CropSampler(images, cfg.scale, cfg.hr_crop, degrade, seed=cfg.seed)

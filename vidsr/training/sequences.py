@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -137,6 +138,36 @@ def make_sequence(
     return hr, lr
 
 
+def load_clip(path: str | Path, frames: int) -> torch.Tensor:
+    """The first ``frames`` frames of a real video as ground truth, (T, 3, H, W) uint8 RGB (decoded
+    and converted as ``vidsr eval --video`` reads its ground truth)."""
+    from vidsr.quality.video import read_frames
+
+    return torch.from_numpy(read_frames(path, frames)).permute(0, 3, 1, 2).contiguous()
+
+
+def clip_sequence(
+    clip: torch.Tensor, scale: int, crop: int, radius: int, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One sequence cut from a real clip's ground truth ``clip`` (T, 3, H, W) uint8: 2R + 1
+    consecutive frames at a random time, a random ``crop`` x ``crop`` square (a multiple of
+    ``scale``) in the same place of each, a random dihedral transform, each frame reduced with
+    MATLAB bicubic; (HR frames, LR frames) as :func:`make_sequence` returns them."""
+    frames, _, big_h, big_w = clip.shape
+    if frames < 2 * radius + 1 or big_h < crop or big_w < crop or crop % scale:
+        raise InvalidOptionError(
+            f"a clip of {frames} frames of {big_w}x{big_h} holds no {2 * radius + 1}-frame "
+            f"sequence of {crop}x{crop} (a multiple of {scale})"
+        )
+    t0 = int(torch.randint(frames - 2 * radius, (1,), generator=g))
+    y0 = int(torch.randint(big_h - crop + 1, (1,), generator=g))
+    x0 = int(torch.randint(big_w - crop + 1, (1,), generator=g))
+    k = int(torch.randint(8, (1,), generator=g))
+    part = clip[t0 : t0 + 2 * radius + 1, :, y0 : y0 + crop, x0 : x0 + crop]
+    hr = dihedral(part.float() / 255.0, k).contiguous()
+    return hr, torch.stack([bicubic_lr(f, scale) for f in hr])
+
+
 def network_input(lr: torch.Tensor, radius: int, aligner: NeighbourAligner) -> torch.Tensor:
     """The multi-frame network's input (3 + 4K, h, w) for the current frame of ``lr``
     (2R+1, 3, h, w): its neighbours aligned on the LR frames, with their trust."""
@@ -154,7 +185,9 @@ def radius_for(neighbours: int) -> int:
 
 class SequenceSampler(SeededSampler):
     """Batches of (network input, current HR crop) from generated sequences (the interface of
-    :class:`vidsr.training.data.SeededSampler`, as :class:`~vidsr.training.data.CropSampler`)."""
+    :class:`vidsr.training.data.SeededSampler`, as :class:`~vidsr.training.data.CropSampler`);
+    with ``clips`` ((T, 3, H, W) uint8 ground truth of real videos), a ``clip_share`` of the
+    samples are cut from them instead (:func:`clip_sequence`)."""
 
     def __init__(
         self,
@@ -164,10 +197,15 @@ class SequenceSampler(SeededSampler):
         neighbours: int,
         seed: int = 0,
         motion: Motion | None = None,
+        clips: Sequence[torch.Tensor] = (),
+        clip_share: float = 0.0,
     ) -> None:
         if hr_crop % scale:
             raise InvalidOptionError(f"hr_crop {hr_crop} is not a multiple of scale {scale}")
+        if not 0.0 <= clip_share <= 1.0 or (clip_share > 0 and not clips):
+            raise InvalidOptionError(f"clip_share {clip_share} needs clips and lies in [0, 1]")
         self.scale, self.hr_crop, self.motion = scale, hr_crop, motion
+        self.clips, self.clip_share = list(clips), clip_share
         self.radius = radius_for(neighbours)
         self.images = [mod_crop(im, scale) for im in images if min(im.shape[-2:]) >= hr_crop]
         if not self.images:
@@ -178,6 +216,10 @@ class SequenceSampler(SeededSampler):
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One (input, HR) pair, a random dihedral transform of the whole sequence."""
         g = self.generator
+        if self.clip_share > 0 and float(torch.rand(1, generator=g)) < self.clip_share:
+            j = int(torch.randint(len(self.clips), (1,), generator=g))
+            hr, lr = clip_sequence(self.clips[j], self.scale, self.hr_crop, self.radius, g)
+            return network_input(lr, self.radius, self.aligner), hr[self.radius].contiguous()
         i = int(torch.randint(len(self.images), (1,), generator=g))
         k = int(torch.randint(8, (1,), generator=g))
         image = dihedral(self.images[i], k).contiguous()
