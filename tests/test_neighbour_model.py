@@ -150,3 +150,23 @@ def test_video_evaluation_and_bench_feed_it_like_the_pipeline(weights, moving, t
     options = _options(str(weights["read"]))
     result = run_stages(probe(str(moving)), read, options, str(tmp_path / "bench.mp4"))
     assert result["frames"] == 25 and video_times(tmp_path / "bench.mp4") == video_times(moving)
+
+
+def test_pictures_are_sequences_of_one(weights, shared_data) -> None:
+    """Image-set evaluation and ``vidsr compare`` give a network that reads neighbours each
+    picture alone: no neighbour, so every neighbour channel is 0 (difference and trust) and any
+    such network gives exactly its per-frame part's output."""
+    from vidsr.quality.compare import compare_upscale
+    from vidsr.quality.image_sets import evaluate
+
+    per_frame = load_model("vidsr-bi-x4", device="cpu", precision="fp32")
+    zero = load_model(str(weights["zero"]), device="cpu", precision="fp32")
+    read = load_model(str(weights["read"]), device="cpu", precision="fp32")
+    hr_dir = shared_data / "eval" / "Set5" / "HR"
+    scores = [evaluate(m, hr_dir, 4, limit=2, ssim=False) for m in (per_frame, zero, read)]
+    psnr = [[row["psnr"] for row in s["images"]] for s in scores]
+    assert psnr[1] == psnr[0] and psnr[2] == psnr[0]
+    picture = (torch.rand(24, 32, 3, generator=torch.Generator().manual_seed(1)) * 255).byte()
+    a = compare_upscale(picture.numpy(), read, 4)
+    b = compare_upscale(picture.numpy(), per_frame, 4)
+    assert np.array_equal(np.asarray(a), np.asarray(b))

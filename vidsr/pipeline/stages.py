@@ -4,6 +4,8 @@ here)."""
 
 from __future__ import annotations
 
+import torch
+
 from vidsr.config import ModelOptions, UpscaleOptions
 from vidsr.media.deblock import deblock_decision
 from vidsr.media.decode import VideoDecoder
@@ -53,6 +55,21 @@ def frame_model(upscale: Upscale, reuse: RegionReuse | None = None) -> FrameMode
     if isinstance(upscale, Upscaler) and upscale.info.neighbours:
         return NeighbourModel(upscale)
     return PerFrameModel(reuse or upscale)
+
+
+def upscale_alone(upscale: Upscale, x: torch.Tensor) -> torch.Tensor:
+    """Frames that are no sequence (photos, an image set's pictures), (N, 3, h, w): each goes
+    through the model lane as a sequence of its own, so a network that reads neighbours sees
+    none (trust 0); any other model takes the batch at once."""
+    lane = frame_model(upscale)
+    if not lane.lag:
+        return upscale(x)
+    out = []
+    for frame in x.split(1):
+        lane = frame_model(upscale)
+        lane.process(frame)
+        out.append(lane.flush()[1])
+    return torch.cat(out)
 
 
 def temporal_stage(options: UpscaleOptions, upscaler: Upscaler) -> PostStage | None:

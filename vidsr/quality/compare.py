@@ -204,9 +204,11 @@ def compare_upscale(
 ) -> Image.Image:
     """Run ``upscale`` ((1, 3, h, w) float -> (1, 3, sh, sw)) on ``picture`` and compare it with
     the input enlarged by ``before`` (nearest or MATLAB bicubic) to the same size."""
+    from vidsr.pipeline.stages import upscale_alone  # a lazy import: it loads PyAV
+
     x = torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1).float()[None] / 255.0
     with torch.inference_mode():
-        out = upscale(x)  # type: ignore[operator]
+        out = upscale_alone(upscale, x)  # type: ignore[arg-type]
     out = out.float().clamp(0, 1)
     if tuple(out.shape[-2:]) != (x.shape[-2] * scale, x.shape[-1] * scale):
         raise ValueError(f"model output {tuple(out.shape)} is not x{scale} of the input")

@@ -67,6 +67,8 @@ def evaluate(
     "psnr", "ssim", "bicubic_psnr", "bicubic_ssim", "seconds"}`` (means over images).
     PSNR of identical images is ``inf``.
     """
+    from vidsr.pipeline.stages import upscale_alone  # a lazy import: it loads PyAV
+
     if scale < 1:
         raise InvalidOptionError(f"scale must be a positive integer, not {scale}")
     paths = list_images([hr_dir])[:limit]
@@ -91,7 +93,7 @@ def evaluate(
         if upscale is not None:
             t0 = time.perf_counter()
             with torch.inference_mode():
-                sr = upscale(lr[None].contiguous())[0].float().cpu()
+                sr = upscale_alone(upscale, lr[None].contiguous())[0].float().cpu()
             model_s += time.perf_counter() - t0
             if sr.shape != hr.shape:
                 raise ValueError(
