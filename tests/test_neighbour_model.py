@@ -170,3 +170,16 @@ def test_pictures_are_sequences_of_one(weights, shared_data) -> None:
     a = compare_upscale(picture.numpy(), read, 4)
     b = compare_upscale(picture.numpy(), per_frame, 4)
     assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_lane_on_cuda_matches_the_cpu(weights) -> None:
+    """On a GPU the network runs there (fp16) while the alignment stays on the CPU."""
+    lr = torch.rand(5, 3, 32, 48, generator=torch.Generator().manual_seed(4))
+    outs = {}
+    for device in ("cpu", "cuda"):
+        model = NeighbourModel(load_model(str(weights["read"]), device=device))
+        parts = [model.process(lr.to(device))[1], model.flush()[1]]
+        outs[device] = torch.cat([p.float().cpu() for p in parts if len(p)])
+    assert outs["cuda"].shape == outs["cpu"].shape == (5, 3, 128, 192)
+    assert float((outs["cuda"] - outs["cpu"]).abs().mean()) < 2 / 255
