@@ -183,3 +183,34 @@ def test_the_lane_on_cuda_matches_the_cpu(weights) -> None:
         outs[device] = torch.cat([p.float().cpu() for p in parts if len(p)])
     assert outs["cuda"].shape == outs["cpu"].shape == (5, 3, 128, 192)
     assert float((outs["cuda"] - outs["cpu"]).abs().mean()) < 2 / 255
+
+
+class _Forgetful(dict):
+    """A flow cache that keeps nothing: every flow is computed again."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def test_each_flow_is_computed_once_and_gives_the_same_frames(weights) -> None:
+    upscaler = load_model(str(weights["read"]), device="cpu", precision="fp32")
+    lr = torch.rand(7, 3, 24, 32, generator=torch.Generator().manual_seed(5))
+    outs, calls = [], []
+    for cache in (True, False):
+        model = NeighbourModel(upscaler)
+        if not cache:
+            model._flows = _Forgetful()
+        motion = model._aligner._motion
+        count = [0]
+        flow = motion.flow
+
+        def counted(a, b, flow=flow, count=count):
+            count[0] += 1
+            return flow(a, b)
+
+        motion.flow = counted
+        parts = [model.process(lr[i : i + 2])[1] for i in range(0, 7, 2)] + [model.flush()[1]]
+        outs.append(torch.cat([p for p in parts if len(p)]))
+        calls.append(count[0])
+    assert calls == [12, 24]  # 6 neighbouring pairs, two flows each; without the cache twice
+    assert torch.equal(outs[0], outs[1])

@@ -11,6 +11,7 @@ itself gives its frames exactly the inputs a run over the whole video gives them
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from vidsr.errors import UnsupportedModelError
@@ -41,10 +42,13 @@ class NeighbourModel:
         self._frames: list[torch.Tensor] = []  # (3, h, w) as they came, from index _first
         self._first = 0  # sequence index of _frames[0]
         self._next = 0  # sequence index of the next frame to answer
+        # flows (a -> b, b -> a) of the pairs aligned so far, by sequence indices (a, b): the
+        # frame b aligns a with the same two flows swapped, so each is computed once
+        self._flows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def reset(self) -> None:
         """Forget the frames held (a new, unrelated sequence follows)."""
-        self._frames, self._first, self._next = [], 0, 0
+        self._frames, self._first, self._next, self._flows = [], 0, 0, {}
 
     def process(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch (N, 3, h, w) in; (inputs, outputs) of every frame whose later neighbours
@@ -78,9 +82,14 @@ class NeighbourModel:
             aligned = cpu.expand(len(self.offsets), *cpu.shape).clone()
             trust = torch.zeros(len(self.offsets), 1, *cpu.shape[-2:])
             if present:
-                got = self._aligner.align(cpu, torch.stack([f for _, f in present]))
+                pairs = [(t, t + self.offsets[j]) for j, _ in present]
+                known = [self._flows.pop((b, a), None) for a, b in pairs]
+                flows = [None if f is None else (f[1], f[0]) for f in known]
+                got = self._aligner.align(cpu, torch.stack([f for _, f in present]), flows)
                 for i, (j, _) in enumerate(present):
                     aligned[j], trust[j] = got.aligned[i], got.trust[i]
+                    if pairs[i][1] > t:  # the later frame will align this one
+                        self._flows[pairs[i]] = got.grid_flows[i]
             inputs.append(arch.network_input(cpu[None], aligned[None], trust[None])[0])
         sr = self.upscaler(torch.stack(inputs))
         self._next = indices.stop

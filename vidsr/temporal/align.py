@@ -41,6 +41,9 @@ class Alignment:
     """(K, 1, h, w) float32 in [0, 1]."""
     flow: np.ndarray
     """(K, h, w, 2) float32: pixel p of the current frame is at p + flow in neighbour k."""
+    grid_flows: list[tuple[np.ndarray, np.ndarray]]
+    """Per neighbour, the DIS flows on the flow grid from the current frame to it and back (a
+    caller aligning the next frame onto this one passes them swapped, see :meth:`align`)."""
 
 
 class NeighbourAligner:
@@ -49,8 +52,17 @@ class NeighbourAligner:
     def __init__(self, tuning: Tuning | None = None) -> None:
         self._motion = Motion(tuning or Tuning())
 
-    def align(self, current: torch.Tensor, neighbours: torch.Tensor) -> Alignment:
-        """Warp ``neighbours`` (K, 3, h, w) RGB in [0, 1] onto ``current`` (3, h, w)."""
+    def align(
+        self,
+        current: torch.Tensor,
+        neighbours: torch.Tensor,
+        flows: list[tuple[np.ndarray, np.ndarray] | None] | None = None,
+    ) -> Alignment:
+        """Warp ``neighbours`` (K, 3, h, w) RGB in [0, 1] onto ``current`` (3, h, w).
+
+        ``flows``: per neighbour, its flows from ``current`` and back when already known (an
+        earlier alignment's ``grid_flows`` with the two frames' roles swapped), or None.
+        """
         if current.ndim != 3 or neighbours.ndim != 4 or current.shape != neighbours.shape[1:]:
             raise InvalidOptionError(
                 f"expected current (3,h,w) and neighbours (K,3,h,w), got "
@@ -63,10 +75,13 @@ class NeighbourAligner:
         lumas = luma_u8(frames, factor)
         rgb = frames.permute(0, 2, 3, 1).numpy()
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        aligned, trust, flows = [], [], []
+        aligned, trust, fields, grid = [], [], [], []
         for k in range(1, len(frames)):
-            ahead = motion.flow(lumas[0], lumas[k])
-            back = motion.flow(lumas[k], lumas[0])
+            known = flows[k - 1] if flows else None
+            if known is None:
+                known = (motion.flow(lumas[0], lumas[k]), motion.flow(lumas[k], lumas[0]))
+            ahead, back = known
+            grid.append(known)
             pair = motion.pair(lumas[0], lumas[k], ahead, back, factor)
             flow = cv2.resize(ahead, (w, h), interpolation=cv2.INTER_LINEAR) / factor
             mx, my = gx + flow[..., 0], gy + flow[..., 1]
@@ -79,9 +94,10 @@ class NeighbourAligner:
             conf = np.where(inside, np.clip(conf, 0.0, 1.0), 0.0) * (not pair.cut)
             aligned.append(np.clip(warped, 0.0, 1.0))
             trust.append(conf.astype(np.float32))
-            flows.append(flow.astype(np.float32))
+            fields.append(flow.astype(np.float32))
         return Alignment(
             aligned=torch.from_numpy(np.stack(aligned)).permute(0, 3, 1, 2).contiguous(),
             trust=torch.from_numpy(np.stack(trust))[:, None].contiguous(),
-            flow=np.stack(flows),
+            flow=np.stack(fields),
+            grid_flows=grid,
         )
