@@ -40,6 +40,7 @@ class NeighbourModel:
         self.lag = max(self.offsets)
         self._aligner = aligner or NeighbourAligner()
         self._frames: list[torch.Tensor] = []  # (3, h, w) as they came, from index _first
+        self._cpu: list[torch.Tensor] = []  # the same as float32 on the CPU (the aligner's)
         self._first = 0  # sequence index of _frames[0]
         self._next = 0  # sequence index of the next frame to answer
         # flows (a -> b, b -> a) of the pairs aligned so far, by sequence indices (a, b): the
@@ -48,12 +49,13 @@ class NeighbourModel:
 
     def reset(self) -> None:
         """Forget the frames held (a new, unrelated sequence follows)."""
-        self._frames, self._first, self._next, self._flows = [], 0, 0, {}
+        self._frames, self._cpu, self._first, self._next, self._flows = [], [], 0, 0, {}
 
     def process(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch (N, 3, h, w) in; (inputs, outputs) of every frame whose later neighbours
         have all come, in order."""
         self._frames.extend(lr.unbind(0))
+        self._cpu.extend(lr.detach().to("cpu", torch.float32).unbind(0))  # copied once
         end = self._first + len(self._frames)
         return self._answer(range(self._next, end - self.lag))
 
@@ -65,20 +67,20 @@ class NeighbourModel:
         return out
 
     def _frame(self, index: int) -> torch.Tensor | None:
-        """The frame at sequence ``index``, or None outside the sequence."""
+        """The CPU copy of the frame at sequence ``index``, or None outside the sequence."""
         i = index - self._first
-        return self._frames[i] if 0 <= i < len(self._frames) else None
+        return self._cpu[i] if 0 <= i < len(self._cpu) else None
 
     def _answer(self, indices: range) -> tuple[torch.Tensor, torch.Tensor]:
         if not len(indices):
             return torch.empty(0), torch.empty(0)
         arch = self.upscaler.info.architecture
-        current = torch.stack([self._frame(t) for t in indices])  # type: ignore[misc]
+        current = torch.stack([self._frames[t - self._first] for t in indices])
         inputs = []
-        for t, frame in zip(indices, current, strict=True):
-            cpu = frame.detach().to("cpu", torch.float32)
+        for t in indices:
+            cpu = self._cpu[t - self._first]
             found = [(j, self._frame(t + d)) for j, d in enumerate(self.offsets)]
-            present = [(j, f.detach().to("cpu", torch.float32)) for j, f in found if f is not None]
+            present = [(j, f) for j, f in found if f is not None]
             aligned = cpu.expand(len(self.offsets), *cpu.shape).clone()
             trust = torch.zeros(len(self.offsets), 1, *cpu.shape[-2:])
             if present:
@@ -94,6 +96,6 @@ class NeighbourModel:
         sr = self.upscaler(torch.stack(inputs))
         self._next = indices.stop
         drop = max(0, self._next - self.lag - self._first)  # frames no later one reads
-        del self._frames[:drop]
+        del self._frames[:drop], self._cpu[:drop]
         self._first += drop
         return current, sr

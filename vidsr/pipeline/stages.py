@@ -61,8 +61,7 @@ def upscale_alone(upscale: Upscale, x: torch.Tensor) -> torch.Tensor:
     """Frames that are no sequence (photos, an image set's pictures), (N, 3, h, w): each goes
     through the model lane as a sequence of its own, so a network that reads neighbours sees
     none (trust 0); any other model takes the batch at once."""
-    lane = frame_model(upscale)
-    if not lane.lag:
+    if not frame_model(upscale).lag:
         return upscale(x)
     out = []
     for frame in x.split(1):
