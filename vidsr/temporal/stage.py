@@ -61,6 +61,7 @@ class _Entry:
     lr: torch.Tensor  # (3, h, w) the input frame, for the reconstruction check
     back: Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: Pair | None = None  # previous frame's view of this one (flow prev -> this)
+    change: float = 0.0  # mean luma change from the previous frame, relative to this one's
 
 
 class TemporalStabilizer:
@@ -189,6 +190,8 @@ class TemporalStabilizer:
                 entry.back = None
             else:
                 entry.ahead = self._motion.pair(prev, y, fwd, back, self._factor or 1.0)
+                mean = float(y.mean())
+                entry.change = abs(mean - float(prev.mean())) / max(mean, 1.0)
         self._last_y = y
         self._pending.append(entry)
 
@@ -256,9 +259,34 @@ class TemporalStabilizer:
         if t.recon_shrink > 0:
             gain = res.mean(dim=(1, 2), keepdim=True)
             res = res - gain
-            level = t.recon_shrink * float(res.abs().median())
-            res = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+            fading = t.recon_fade > 0 and self._brightness_change() > t.recon_fade
+            level = 0.0 if fading else t.recon_shrink * float(res.abs().median())
+            soft = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+            if t.recon_moving > 0:  # where the input moves, the whole residual goes back
+                moves = torch.from_numpy(self._moving(res.shape[-2:])).to(res.device)
+                return soft + (res + gain - soft) * moves
+            return soft
         return res
+
+    def _brightness_change(self) -> float:
+        """The largest relative mean luma change between consecutive frames of those the oldest
+        pending frame is blended with (its history and look-ahead)."""
+        ends = min(len(self._pending), self.lookahead + 1)
+        return max(self._pending[k].change for k in range(ends))
+
+    def _moving(self, size: tuple[int, int]) -> np.ndarray:
+        """(h, w) float32 in [0, 1]: how much the oldest pending frame's input moves against
+        its neighbours (1 - exp(-(m / recon_moving)^2), m the largest motion in LR pixels),
+        resized from the flow grid to ``size``."""
+        t, factor = self.tuning, self._factor or 1.0
+        flows = [p.flow_an for p in (self._pending[0].back,) if p is not None]
+        if len(self._pending) > 1 and self._pending[1].ahead is not None:
+            flows.append(self._pending[1].ahead.flow_an)
+        if not flows:
+            return np.zeros(size, np.float32)
+        mag2 = np.max([np.sum(f**2, axis=-1) for f in flows], axis=0) / factor**2
+        moves = 1.0 - np.exp(-mag2 / t.recon_moving**2)
+        return cv2.resize(moves.astype(np.float32), size[::-1], interpolation=cv2.INTER_AREA)
 
     def _hold_limit(self) -> np.ndarray | None:
         """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the
