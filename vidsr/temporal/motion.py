@@ -26,6 +26,7 @@ class Pair:
     detail: np.ndarray  # the same for the detail band (looser)
     cut: bool
     fade: float = 1.0  # trust left after the frames' mean brightness change (1: none)
+    gain: float = 1.0  # what the neighbour is multiplied by (``Tuning.fade_gain``; 1: off)
 
     @property
     def confidence(self) -> np.ndarray:
@@ -138,6 +139,10 @@ class Motion:
         mag = np.sum(flow_an**2, axis=-1) + np.sum(back**2, axis=-1)
         consistent = (diff < 0.01 * mag + 0.5).astype(np.float32)
         warped = remap(n.astype(np.float32), flow_an)
+        gain = 1.0
+        if t.fade_gain:  # a fade: the neighbour at this frame's brightness
+            gain = (float(a.mean()) + 0.5) / (float(warped.mean()) + 0.5)
+            warped = warped * np.float32(gain)
         signed = a.astype(np.float32) - warped
         err = cv2.blur(np.abs(signed), (3, 3))
         noise = float(np.median(err))
@@ -173,4 +178,5 @@ class Motion:
             kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
             base = cv2.erode(base, kernel)
             detail = cv2.erode(detail, kernel)
-        return Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut, fade)
+        base, detail = base.astype(np.float32), detail.astype(np.float32)
+        return Pair(flow_an, base, detail, cut, fade, gain)

@@ -62,6 +62,7 @@ class _Entry:
     back: Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: Pair | None = None  # previous frame's view of this one (flow prev -> this)
     change: float = 0.0  # mean luma change from the previous frame, relative to this one's
+    sr_residual: torch.Tensor | None = None  # what the SR frame fails to explain of lr
 
 
 class TemporalStabilizer:
@@ -143,8 +144,10 @@ class TemporalStabilizer:
             self._blend = blend_torch if self._on_device else blend_cpu
         lumas = luma_u8(lr, self._factor)
         frames = self._blend.split_frames(sr, lr)
-        for y, (frame, small) in zip(lumas, frames, strict=True):
+        for i, (y, (frame, small)) in enumerate(zip(lumas, frames, strict=True)):
             self._append(y, frame, small)
+            if self.tuning.recon_to_sr and self.tuning.recon_project:
+                self._pending[-1].sr_residual = blend_torch.residual(sr[i], small)
         return self._emit(final=False)
 
     def flush(self) -> torch.Tensor:
@@ -222,10 +225,10 @@ class TemporalStabilizer:
             self._pending.pop(0)
         return out.to(device=self._like.device, dtype=self._like.dtype)
 
-    def _sources(self) -> list[tuple[Split | DeviceSplit, np.ndarray, np.ndarray]]:
+    def _sources(self) -> list[tuple[Split | DeviceSplit, np.ndarray, np.ndarray, float]]:
         """What the oldest pending frame is blended with: the history and each usable
-        look-ahead frame, with the flow in output pixels and the base and detail weights
-        (strength included), both on the flow grid."""
+        look-ahead frame, with the flow in output pixels, the base and detail weights
+        (strength included), both on the flow grid, and the gain the source is scaled by."""
         t, s = self.tuning, self.strength
         cur = self._pending[0]
         found: list[tuple[Split | DeviceSplit, Pair, float]] = []
@@ -244,7 +247,7 @@ class TemporalStabilizer:
             fh, fw = pair.flow_an.shape[:2]
             flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
             gains = np.array([s * weight, s * weight * t.detail_weight], np.float32)
-            sources.append((source, flow, pair.confidence * gains))
+            sources.append((source, flow, pair.confidence * gains, pair.gain))
         return sources
 
     def _residual(self, frame: torch.Tensor) -> torch.Tensor | None:
@@ -256,6 +259,8 @@ class TemporalStabilizer:
         if not t.recon_project:
             return None
         res = blend_torch.residual(frame, self._pending[0].lr)
+        if self._pending[0].sr_residual is not None:  # against what SR explains
+            res = res - self._pending[0].sr_residual.to(res.device)
         if t.recon_shrink > 0:
             gain = res.mean(dim=(1, 2), keepdim=True)
             res = res - gain

@@ -44,6 +44,9 @@ class Tuning:
     # where the input moves by recon_moving LR px (1 - 1/e; 0: off, inert) the whole residual
     # goes back, unthresholded: the threshold is for coding noise on still areas (issue 14)
     recon_moving: float = field(default=0.0, metadata=INERT)
+    # the residual taken against what per-frame SR brought down explains (SR's own residual
+    # left out), so a frame the stage did not change is not changed by the check (inert)
+    recon_to_sr: bool = field(default=False, metadata=INERT)
     # during a fade (mean luma of consecutive frames blended changing by more than this share
     # of it) the whole residual goes back: it is the neighbours' brightness, not noise (0: off)
     recon_fade: float = field(default=0.0, metadata=INERT)
@@ -64,6 +67,9 @@ class Tuning:
     # occlusion_margin times its magnitude), trust falls to 1/e at occlusion_flow (0: off)
     occlusion_flow: float = field(default=0.0, metadata=INERT)
     occlusion_margin: float = field(default=1.0, metadata=INERT)
+    # a fade compensated (issue 14, measured): the neighbour is scaled by the ratio of the
+    # frames' mean luma before it is compared and blended (off: inert)
+    fade_gain: bool = field(default=False, metadata=INERT)
     fade_levels: float = 1.0  # mean luma change (0..255) where a neighbour's trust falls to 1/e
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
