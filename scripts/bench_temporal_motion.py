@@ -77,6 +77,8 @@ TUNINGS: dict[str, Tuning] = {
     # the residual against SR's own (a frame the blend left alone stays SR), threshold 4x
     "adaptive-sr": _ADAPTIVE_SR,
     "adaptive-sr-cubic": dataclasses.replace(_ADAPTIVE_SR, detail_cubic=True),
+    # SR's own residual taken out only where nothing is blended (share of the weights)
+    "adaptive-share": dataclasses.replace(_ADAPTIVE, recon_to_sr_unblended=True),
     # measured on the subset only, dropped: the structured-error test, occlusion from the
     # neighbour's motion (both on the old tolerances), the fade's gain compensated
     "struct": dataclasses.replace(FAITHFUL, **_LOOSE, struct_tau=3.0, struct_radius=3.0),

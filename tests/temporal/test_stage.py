@@ -386,3 +386,22 @@ def test_whole_residual_goes_back_where_the_input_moves_or_fades(moving, knob: s
     ]
     before, after = (_unexplained(o, lr) for o in outs)
     assert after < 0.7 * before
+
+
+@pytest.mark.parametrize("knob", ["recon_to_sr", "recon_to_sr_unblended"])
+def test_check_against_sr_leaves_an_unblended_frame_as_sr(moving, knob: str) -> None:
+    """A fade fast enough that nothing is blended (brightness x1.25 a frame): with the whole
+    residual back (``recon_fade``) the check puts per-frame SR's own residual (here its noise)
+    into the output; taken against what SR explains, the output stays SR."""
+    truth, _, _ = moving
+    still = truth[:1].expand_as(truth)
+    truth = still * (0.2 * 1.25 ** torch.arange(len(truth)))[:, None, None, None]
+    lr = downscale(truth.clamp(0, 1))
+    sr = fake_sr(lr, seed=4)
+    fading = dataclasses.replace(FAITHFUL, recon_fade=0.05)
+    outs = [
+        run(TemporalStabilizer("medium", tuning=t), lr, sr, batch=4)
+        for t in (fading, dataclasses.replace(fading, **{knob: True}))
+    ]
+    plain, against_sr = ((o - sr)[1:-1].abs().mean() for o in outs)
+    assert against_sr < 0.1 / 255 < 0.5 / 255 < plain

@@ -26,7 +26,8 @@ def test_inert_knobs_keep_the_digest() -> None:
     assert tuning_digest(LOCAL) not in {tuning_digest(), tuning_digest(FAITHFUL)}
     assert tuning_digest(dataclasses.replace(LOCAL, moving_radius=1.0)) != tuning_digest(LOCAL)
     knobs = [{"struct_tau": 3.0}, {"occlusion_flow": 1.0}, {"recon_moving": 3.0},
-             {"recon_fade": 0.05}, {"fade_gain": True}]  # fmt: skip
+             {"recon_fade": 0.05}, {"fade_gain": True}, {"recon_to_sr": True},
+             {"recon_to_sr_unblended": True}]  # fmt: skip
     digests = {tuning_digest(dataclasses.replace(FAITHFUL, **k)) for k in knobs}
     assert len(digests) == len(knobs) and tuning_digest(FAITHFUL) not in digests
 

@@ -113,6 +113,7 @@ class TemporalStabilizer:
         self._factor: float | None = None
         self._on_device = False  # the full-resolution work runs on the SR frames' device
         self._blend: Blend = blend_cpu  # where it runs: blend_cpu or blend_torch
+        self._own_share: np.ndarray | None = None  # see _share
 
     def bytes_per_pixel(self, batch: int = 1) -> int:
         """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
@@ -146,7 +147,8 @@ class TemporalStabilizer:
         frames = self._blend.split_frames(sr, lr)
         for i, (y, (frame, small)) in enumerate(zip(lumas, frames, strict=True)):
             self._append(y, frame, small)
-            if self.tuning.recon_to_sr and self.tuning.recon_project:
+            t = self.tuning
+            if (t.recon_to_sr or t.recon_to_sr_unblended) and t.recon_project:
                 self._pending[-1].sr_residual = blend_torch.residual(sr[i], small)
         return self._emit(final=False)
 
@@ -218,8 +220,10 @@ class TemporalStabilizer:
         out = torch.empty((count, 3, h, w), dtype=torch.float32, device=first.lr.device)
         for i in range(count):  # the oldest pending frame, blended with what it may use
             limit = self._hold_limit()
+            sources = self._sources()
+            self._own_share = self._share(sources)
             self._history, self._shown = self._blend.build(
-                out[i], self._pending[0].frame, self._sources(), limit, self._shown,  # type: ignore[arg-type]
+                out[i], self._pending[0].frame, sources, limit, self._shown,  # type: ignore[arg-type]
                 self._residual, self.tuning,
             )  # fmt: skip
             self._pending.pop(0)
@@ -259,8 +263,14 @@ class TemporalStabilizer:
         if not t.recon_project:
             return None
         res = blend_torch.residual(frame, self._pending[0].lr)
-        if self._pending[0].sr_residual is not None:  # against what SR explains
-            res = res - self._pending[0].sr_residual.to(res.device)
+        own = self._pending[0].sr_residual
+        if own is not None and t.recon_to_sr:  # against what SR explains
+            res = res - own.to(res.device)
+        elif own is not None and self._own_share is not None:  # the same where not blended
+            share = cv2.resize(
+                self._own_share, tuple(res.shape[-2:])[::-1], interpolation=cv2.INTER_AREA
+            )
+            res = res - own.to(res.device) * torch.from_numpy(share).to(res.device)
         if t.recon_shrink > 0:
             gain = res.mean(dim=(1, 2), keepdim=True)
             res = res - gain
@@ -272,6 +282,14 @@ class TemporalStabilizer:
                 return soft + (res + gain - soft) * moves
             return soft
         return res
+
+    def _share(self, sources: list) -> np.ndarray | None:
+        """(hf, wf) float32: the current frame's share of the low band's blend weights (1 where
+        nothing is blended), when ``recon_to_sr_unblended`` is on; None otherwise."""
+        if not self.tuning.recon_to_sr_unblended or not sources:
+            return None
+        total = sum(confidence[..., 0] for _, _, confidence, _ in sources)
+        return (1.0 / (1.0 + total)).astype(np.float32)
 
     def _brightness_change(self) -> float:
         """The largest relative mean luma change between consecutive frames of those the oldest

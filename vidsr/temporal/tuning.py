@@ -47,6 +47,9 @@ class Tuning:
     # the residual taken against what per-frame SR brought down explains (SR's own residual
     # left out), so a frame the stage did not change is not changed by the check (inert)
     recon_to_sr: bool = field(default=False, metadata=INERT)
+    # the same only where nothing was blended: SR's own residual taken out in proportion to the
+    # current frame's share of the low band's weights (inert)
+    recon_to_sr_unblended: bool = field(default=False, metadata=INERT)
     # during a fade (mean luma of consecutive frames blended changing by more than this share
     # of it) the whole residual goes back: it is the neighbours' brightness, not noise (0: off)
     recon_fade: float = field(default=0.0, metadata=INERT)
