@@ -14,7 +14,7 @@ and on the articulated clip the PSNR inside its motion mask.
 
     .venv/bin/python scripts/bench_temporal_motion.py [--model vidsr-bi-x4] [--frames 30]
         [--clips articulated,bbb,...] [--degradations lossless,crf28,crf35] [--json out.json]
-        [--tunings before,after,local,local-grad,full-bp]
+        [--tunings before,after,local,local-grad,full-bp,default,adaptive,...]
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ CLIPS: dict[str, tuple[str, int, tuple[int, int, int, int] | None]] = {
 NEW = ("articulated", "bbb", "rotate-bunny", "fire2", "ucf_makeup", "interlaced")
 DEGRADATIONS = ("lossless", "crf28", "crf35")
 BEFORE = Tuning(tau_min=20.0, detail_tau=5.0, recon_project=False, fade_levels=0.0)  # before #14
-_LOCAL = {"tau_min": 20.0, "detail_tau": 5.0, "tight_tau_min": 8.0, "tight_detail_tau": 2.0}
+_LOOSE = {"tau_min": 20.0, "detail_tau": 5.0}
+_LOCAL = {**_LOOSE, "tight_tau_min": 8.0, "tight_detail_tau": 2.0}
+_ADAPTIVE = dataclasses.replace(FAITHFUL, tau_noise=6.0, recon_moving=3.0, recon_fade=0.05)
+_ADAPTIVE_SR = dataclasses.replace(_ADAPTIVE, recon_to_sr=True, recon_shrink=4.0)
 TUNINGS: dict[str, Tuning] = {
     "before": BEFORE,
     "after": FAITHFUL,
@@ -64,6 +67,23 @@ TUNINGS: dict[str, Tuning] = {
     # and where the flow bends (gradient 0.1 px/px), dilated 3 LR px
     "local-grad": dataclasses.replace(FAITHFUL, **_LOCAL, moving_radius=3.0, moving_grad=0.1),
     "full-bp": dataclasses.replace(FAITHFUL, recon_shrink=0.0),  # the whole residual back
+    "default": Tuning(),
+    # issue 14, next round: the tolerance follows the noise (tau_noise 6: 6 x the median warp
+    # error, at least FAITHFUL's 8), the whole residual goes back where the input moves
+    # (3 LR px: 1 - 1/e) and during a fade (mean luma changing 5% a frame)
+    "adaptive": _ADAPTIVE,
+    "adaptive-12": dataclasses.replace(_ADAPTIVE, tau_min=12.0),  # looser where clean
+    "adaptive-cubic": dataclasses.replace(_ADAPTIVE, detail_cubic=True),  # detail warped bicubic
+    # the residual against SR's own (a frame the blend left alone stays SR), threshold 4x
+    "adaptive-sr": _ADAPTIVE_SR,
+    "adaptive-sr-cubic": dataclasses.replace(_ADAPTIVE_SR, detail_cubic=True),
+    # SR's own residual taken out only where nothing is blended (share of the weights)
+    "adaptive-share": dataclasses.replace(_ADAPTIVE, recon_to_sr_unblended=True),
+    # measured on the subset only, dropped: the structured-error test, occlusion from the
+    # neighbour's motion (both on the old tolerances), the fade's gain compensated
+    "struct": dataclasses.replace(FAITHFUL, **_LOOSE, struct_tau=3.0, struct_radius=3.0),
+    "occlusion": dataclasses.replace(FAITHFUL, **_LOOSE, occlusion_flow=1.0),
+    "gain": dataclasses.replace(_ADAPTIVE, fade_gain=True),
 }
 
 

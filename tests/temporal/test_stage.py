@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -355,3 +357,51 @@ def test_fast_articulated_motion_costs_no_fidelity(articulated, backend: str) ->
     assert psnr(out, truth, moving) >= psnr(sr, truth, moving) - 0.1
     assert psnr(out, truth) >= psnr(sr, truth) - 0.02
     assert (out - sr).abs().mean() > 0.5 / 255  # the stage did blend (not SR passed on)
+
+
+def _unexplained(out: torch.Tensor, lr: torch.Tensor) -> float:
+    """Mean of what the output, brought down with the bicubic kernel, fails to explain of its
+    input (the reconstruction check's residual), over the frames after the first."""
+    from vidsr.temporal.blend_torch import residual
+
+    pairs = zip(out[1:], lr[1:], strict=True)
+    return float(torch.stack([residual(o, i).abs().mean() for o, i in pairs]).mean())
+
+
+@pytest.mark.parametrize("knob", ["recon_moving", "recon_fade"])
+def test_whole_residual_goes_back_where_the_input_moves_or_fades(moving, knob: str) -> None:
+    """Issue 14's candidates: where the input moves (a texture translating 1 LR pixel a frame;
+    ``recon_moving`` 0.5 px) or fades (brightness rising 0.07 a frame; ``recon_fade`` 5%) the
+    whole residual goes back, so the output explains its input better than with the threshold."""
+    truth, lr, _ = moving
+    if knob == "recon_fade":
+        still = truth[:1].expand_as(truth)
+        truth = still * torch.linspace(0.3, 0.93, len(truth))[:, None, None, None]
+        lr = downscale(truth)
+    sr = fake_sr(lr, seed=3)
+    value = 0.5 if knob == "recon_moving" else 0.05
+    outs = [
+        run(TemporalStabilizer("medium", tuning=t), lr, sr, batch=4)
+        for t in (FAITHFUL, dataclasses.replace(FAITHFUL, **{knob: value}))
+    ]
+    before, after = (_unexplained(o, lr) for o in outs)
+    assert after < 0.7 * before
+
+
+@pytest.mark.parametrize("knob", ["recon_to_sr", "recon_to_sr_unblended"])
+def test_check_against_sr_leaves_an_unblended_frame_as_sr(moving, knob: str) -> None:
+    """A fade fast enough that nothing is blended (brightness x1.25 a frame): with the whole
+    residual back (``recon_fade``) the check puts per-frame SR's own residual (here its noise)
+    into the output; taken against what SR explains, the output stays SR."""
+    truth, _, _ = moving
+    still = truth[:1].expand_as(truth)
+    truth = still * (0.2 * 1.25 ** torch.arange(len(truth)))[:, None, None, None]
+    lr = downscale(truth.clamp(0, 1))
+    sr = fake_sr(lr, seed=4)
+    fading = dataclasses.replace(FAITHFUL, recon_fade=0.05)
+    outs = [
+        run(TemporalStabilizer("medium", tuning=t), lr, sr, batch=4)
+        for t in (fading, dataclasses.replace(fading, **{knob: True}))
+    ]
+    plain, against_sr = ((o - sr)[1:-1].abs().mean() for o in outs)
+    assert against_sr < 0.1 / 255 < 0.5 / 255 < plain

@@ -84,17 +84,17 @@ def split_frames(sr: torch.Tensor, lr: torch.Tensor) -> list[tuple[Split, torch.
 def build(
     out: torch.Tensor,
     current: Split,
-    sources: list[tuple[Split, np.ndarray, np.ndarray]],
+    sources: list[tuple[Split, np.ndarray, np.ndarray, float]],
     limit: np.ndarray | None,
     shown: np.ndarray | None,
     check: Callable[[torch.Tensor], torch.Tensor | None],
     tuning: Tuning,
 ) -> tuple[Split, np.ndarray | None]:
     """Blend ``current`` with its ``sources`` (split, flow in output pixels, base and detail
-    weights on the flow grid) into ``out`` (3, H, W) float32, band of rows by band of rows; then
-    the reconstruction check (``check``: the residual of a blended frame, or None) and the hold
-    (keep the last output ``shown`` within ``limit``). Returns the history split and the output
-    kept for the next hold (None when the hold is off).
+    weights on the flow grid, gain) into ``out`` (3, H, W) float32, band of rows by band of
+    rows; then the reconstruction check (``check``: the residual of a blended frame, or None)
+    and the hold (keep the last output ``shown`` within ``limit``). Returns the history split
+    and the output kept for the next hold (None when the hold is off).
 
     Two bands of frequency are blended separately: the low band (the bicubic-upscaled input)
     with strict confidence, and the detail the SR model added on top of it with a looser one.
@@ -110,14 +110,16 @@ def build(
         high, low = current.get(rows)
         w_low = np.ones(low.shape[:2], np.float32)
         w_high = np.ones(low.shape[:2], np.float32)
-        for source, flow, confidence in warps:  # running weighted means of both bands
+        for source, flow, confidence, gain in warps:  # running weighted means of both bands
             where = upscaled_rows(flow, rows, (h, w), xy, cubic=False)
             cv2.add(where, xy, dst=where)
             maps = cv2.convertMaps(where, None, cv2.CV_16SC2)
             a, d = cv2.split(upscaled_rows(confidence, rows, (h, w), xy, cubic=False))
             warped = detail_f32(sample(source.detail, maps, cubic=t.detail_cubic))
+            if gain != 1.0:
+                cv2.multiply(warped, gain, dst=warped)
             high = cv2.blendLinear(high, warped, w_high, d)
-            warped = affine(sample(source.low, maps, cubic=False), 1 / U16, 0.0, cv2.CV_32F)
+            warped = affine(sample(source.low, maps, cubic=False), gain / U16, 0.0, cv2.CV_32F)
             low = cv2.blendLinear(low, warped, w_low, a)
             cv2.add(w_high, d, dst=w_high)
             cv2.add(w_low, a, dst=w_low)

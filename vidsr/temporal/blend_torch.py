@@ -81,20 +81,20 @@ def _warp(img: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 
 
 def blend(
-    cur: DeviceSplit, sources: list[tuple[DeviceSplit, np.ndarray, np.ndarray]]
+    cur: DeviceSplit, sources: list[tuple[DeviceSplit, np.ndarray, np.ndarray, float]]
 ) -> tuple[torch.Tensor, DeviceSplit]:
     """The frame ``cur`` blended with its ``sources``: (split, flow in output pixels, base and
-    detail weights), both on the flow grid. Returns the output (3, H, W) in [0, 1] and the
+    detail weights, both on the flow grid, gain). Returns the output (3, H, W) in [0, 1] and the
     split to keep as history."""
     device, size = cur.low.device, cur.size
     high, low = cur.detail.clone(), cur.low.clone()
     w_high = torch.ones((1, *size), device=device)
     w_low = torch.ones((1, *size), device=device)
-    for source, flow, weights in sources:
+    for source, flow, weights, gain in sources:
         grid = _grid(flow, size, device)
         a, d = _upscaled(weights, size, device).split(1)
-        high.addcmul_(_warp(source.detail, grid), d)
-        low.addcmul_(_warp(source.low, grid), a)
+        high.addcmul_(_warp(source.detail, grid), d, value=gain)
+        low.addcmul_(_warp(source.low, grid), a, value=gain)
         w_high += d
         w_low += a
     low.div_(w_low).clamp_(0.0, 1.0)
@@ -143,7 +143,7 @@ def split_frames(sr: torch.Tensor, lr: torch.Tensor) -> list[tuple[DeviceSplit, 
 def build(
     out: torch.Tensor,
     current: DeviceSplit,
-    sources: list[tuple[DeviceSplit, np.ndarray, np.ndarray]],
+    sources: list[tuple[DeviceSplit, np.ndarray, np.ndarray, float]],
     limit: np.ndarray | None,
     shown: torch.Tensor | None,
     check: Callable[[torch.Tensor], torch.Tensor | None],

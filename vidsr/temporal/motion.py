@@ -26,6 +26,7 @@ class Pair:
     detail: np.ndarray  # the same for the detail band (looser)
     cut: bool
     fade: float = 1.0  # trust left after the frames' mean brightness change (1: none)
+    gain: float = 1.0  # what the neighbour is multiplied by (``Tuning.fade_gain``; 1: off)
 
     @property
     def confidence(self) -> np.ndarray:
@@ -87,6 +88,30 @@ def moving(flow: np.ndarray, grad: np.ndarray | None, factor: float, t: Tuning) 
     return mv.astype(np.float32)
 
 
+def spread_motion(flow: np.ndarray, factor: float, margin: float) -> np.ndarray:
+    """(h, w) float32: the motion (LR pixels) of ``flow`` (h, w, 2, flow-grid pixels), each
+    value spread over ``margin`` times its own magnitude (so the margin around what moves grows
+    with how far it moves)."""
+    mag = np.hypot(flow[..., 0], flow[..., 1]) / factor
+    spread = mag.copy()
+    reach, top = 1.0, float(mag.max())
+    while reach <= top:  # octaves of motion: r..2r LR px spread over about margin * r
+        radius = max(1, round(reach * margin * factor))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        spread = np.maximum(spread, cv2.dilate(np.where(mag >= reach, mag, 0.0), kernel))
+        reach *= 2.0
+    return spread.astype(np.float32)
+
+
+def occlusion(flow_an: np.ndarray, flow_na: np.ndarray, factor: float, margin: float) -> np.ndarray:
+    """(h, w) float32, LR pixels: how much more the neighbour moves near where ``flow_an`` takes
+    each pixel than the pixel itself moves (0 where they move alike): next to a limb that moves in
+    the neighbour, the background this frame shows may be what the limb covered or uncovered."""
+    near = remap(spread_motion(flow_na, factor, margin), flow_an)
+    own = np.hypot(flow_an[..., 0], flow_an[..., 1]) / factor
+    return np.maximum(near - own, 0.0)
+
+
 class Motion:
     """DIS optical flow and pair confidence with one :class:`Tuning`."""
 
@@ -114,7 +139,12 @@ class Motion:
         mag = np.sum(flow_an**2, axis=-1) + np.sum(back**2, axis=-1)
         consistent = (diff < 0.01 * mag + 0.5).astype(np.float32)
         warped = remap(n.astype(np.float32), flow_an)
-        err = cv2.blur(np.abs(a.astype(np.float32) - warped), (3, 3))
+        gain = 1.0
+        if t.fade_gain:  # a fade: the neighbour at this frame's brightness
+            gain = (float(a.mean()) + 0.5) / (float(warped.mean()) + 0.5)
+            warped = warped * np.float32(gain)
+        signed = a.astype(np.float32) - warped
+        err = cv2.blur(np.abs(signed), (3, 3))
         noise = float(np.median(err))
         tau: float | np.ndarray = float(np.clip(t.tau_noise * noise, t.tau_min, t.tau_max))
         detail_tau: float | np.ndarray = t.detail_tau
@@ -124,6 +154,13 @@ class Motion:
             grad = flow_gradient(flow_an)
         if t.flow_grad > 0:  # motion boundaries: flow there is a blend of two motions
             ok = ok * np.exp(-grad / t.flow_grad**2)
+        if t.struct_tau > 0:  # misalignment is not zero-mean over a window, noise is
+            size = 2 * max(1, round(t.struct_radius * factor)) + 1
+            bias = cv2.blur(signed, (size, size))
+            ok = ok * np.exp(-((bias / t.struct_tau) ** 2))
+        if t.occlusion_flow > 0:
+            excess = occlusion(flow_an, flow_na, factor, t.occlusion_margin)
+            ok = ok * np.exp(-((excess / t.occlusion_flow) ** 2))
         if t.tight_tau_min > 0:  # per-region: tight where the area moves, loose where still
             mv = moving(flow_an, grad, factor, t)
             tight = float(np.clip(t.tau_noise * noise, t.tight_tau_min, t.tau_max))
@@ -141,4 +178,5 @@ class Motion:
             kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
             base = cv2.erode(base, kernel)
             detail = cv2.erode(detail, kernel)
-        return Pair(flow_an, base.astype(np.float32), detail.astype(np.float32), cut, fade)
+        base, detail = base.astype(np.float32), detail.astype(np.float32)
+        return Pair(flow_an, base, detail, cut, fade, gain)

@@ -61,6 +61,8 @@ class _Entry:
     lr: torch.Tensor  # (3, h, w) the input frame, for the reconstruction check
     back: Pair | None = None  # to the previous frame (None at the start of a segment)
     ahead: Pair | None = None  # previous frame's view of this one (flow prev -> this)
+    change: float = 0.0  # mean luma change from the previous frame, relative to this one's
+    sr_residual: torch.Tensor | None = None  # what the SR frame fails to explain of lr
 
 
 class TemporalStabilizer:
@@ -111,6 +113,7 @@ class TemporalStabilizer:
         self._factor: float | None = None
         self._on_device = False  # the full-resolution work runs on the SR frames' device
         self._blend: Blend = blend_cpu  # where it runs: blend_cpu or blend_torch
+        self._own_share: np.ndarray | None = None  # see _share
 
     def bytes_per_pixel(self, batch: int = 1) -> int:
         """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
@@ -142,8 +145,11 @@ class TemporalStabilizer:
             self._blend = blend_torch if self._on_device else blend_cpu
         lumas = luma_u8(lr, self._factor)
         frames = self._blend.split_frames(sr, lr)
-        for y, (frame, small) in zip(lumas, frames, strict=True):
+        for i, (y, (frame, small)) in enumerate(zip(lumas, frames, strict=True)):
             self._append(y, frame, small)
+            t = self.tuning
+            if (t.recon_to_sr or t.recon_to_sr_unblended) and t.recon_project:
+                self._pending[-1].sr_residual = blend_torch.residual(sr[i], small)
         return self._emit(final=False)
 
     def flush(self) -> torch.Tensor:
@@ -189,6 +195,8 @@ class TemporalStabilizer:
                 entry.back = None
             else:
                 entry.ahead = self._motion.pair(prev, y, fwd, back, self._factor or 1.0)
+                mean = float(y.mean())
+                entry.change = abs(mean - float(prev.mean())) / max(mean, 1.0)
         self._last_y = y
         self._pending.append(entry)
 
@@ -212,17 +220,19 @@ class TemporalStabilizer:
         out = torch.empty((count, 3, h, w), dtype=torch.float32, device=first.lr.device)
         for i in range(count):  # the oldest pending frame, blended with what it may use
             limit = self._hold_limit()
+            sources = self._sources()
+            self._own_share = self._share(sources)
             self._history, self._shown = self._blend.build(
-                out[i], self._pending[0].frame, self._sources(), limit, self._shown,  # type: ignore[arg-type]
+                out[i], self._pending[0].frame, sources, limit, self._shown,  # type: ignore[arg-type]
                 self._residual, self.tuning,
             )  # fmt: skip
             self._pending.pop(0)
         return out.to(device=self._like.device, dtype=self._like.dtype)
 
-    def _sources(self) -> list[tuple[Split | DeviceSplit, np.ndarray, np.ndarray]]:
+    def _sources(self) -> list[tuple[Split | DeviceSplit, np.ndarray, np.ndarray, float]]:
         """What the oldest pending frame is blended with: the history and each usable
-        look-ahead frame, with the flow in output pixels and the base and detail weights
-        (strength included), both on the flow grid."""
+        look-ahead frame, with the flow in output pixels, the base and detail weights
+        (strength included), both on the flow grid, and the gain the source is scaled by."""
         t, s = self.tuning, self.strength
         cur = self._pending[0]
         found: list[tuple[Split | DeviceSplit, Pair, float]] = []
@@ -241,7 +251,7 @@ class TemporalStabilizer:
             fh, fw = pair.flow_an.shape[:2]
             flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
             gains = np.array([s * weight, s * weight * t.detail_weight], np.float32)
-            sources.append((source, flow, pair.confidence * gains))
+            sources.append((source, flow, pair.confidence * gains, pair.gain))
         return sources
 
     def _residual(self, frame: torch.Tensor) -> torch.Tensor | None:
@@ -253,12 +263,53 @@ class TemporalStabilizer:
         if not t.recon_project:
             return None
         res = blend_torch.residual(frame, self._pending[0].lr)
+        own = self._pending[0].sr_residual
+        if own is not None and t.recon_to_sr:  # against what SR explains
+            res = res - own.to(res.device)
+        elif own is not None and self._own_share is not None:  # the same where not blended
+            share = cv2.resize(
+                self._own_share, tuple(res.shape[-2:])[::-1], interpolation=cv2.INTER_AREA
+            )
+            res = res - own.to(res.device) * torch.from_numpy(share).to(res.device)
         if t.recon_shrink > 0:
             gain = res.mean(dim=(1, 2), keepdim=True)
             res = res - gain
-            level = t.recon_shrink * float(res.abs().median())
-            res = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+            fading = t.recon_fade > 0 and self._brightness_change() > t.recon_fade
+            level = 0.0 if fading else t.recon_shrink * float(res.abs().median())
+            soft = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+            if t.recon_moving > 0:  # where the input moves, the whole residual goes back
+                moves = torch.from_numpy(self._moving(res.shape[-2:])).to(res.device)
+                return soft + (res + gain - soft) * moves
+            return soft
         return res
+
+    def _share(self, sources: list) -> np.ndarray | None:
+        """(hf, wf) float32: the current frame's share of the low band's blend weights (1 where
+        nothing is blended), when ``recon_to_sr_unblended`` is on; None otherwise."""
+        if not self.tuning.recon_to_sr_unblended or not sources:
+            return None
+        total = sum(confidence[..., 0] for _, _, confidence, _ in sources)
+        return (1.0 / (1.0 + total)).astype(np.float32)
+
+    def _brightness_change(self) -> float:
+        """The largest relative mean luma change between consecutive frames of those the oldest
+        pending frame is blended with (its history and look-ahead)."""
+        ends = min(len(self._pending), self.lookahead + 1)
+        return max(self._pending[k].change for k in range(ends))
+
+    def _moving(self, size: tuple[int, int]) -> np.ndarray:
+        """(h, w) float32 in [0, 1]: how much the oldest pending frame's input moves against
+        its neighbours (1 - exp(-(m / recon_moving)^2), m the largest motion in LR pixels),
+        resized from the flow grid to ``size``."""
+        t, factor = self.tuning, self._factor or 1.0
+        flows = [p.flow_an for p in (self._pending[0].back,) if p is not None]
+        if len(self._pending) > 1 and self._pending[1].ahead is not None:
+            flows.append(self._pending[1].ahead.flow_an)
+        if not flows:
+            return np.zeros(size, np.float32)
+        mag2 = np.max([np.sum(f**2, axis=-1) for f in flows], axis=0) / factor**2
+        moves = 1.0 - np.exp(-mag2 / t.recon_moving**2)
+        return cv2.resize(moves.astype(np.float32), size[::-1], interpolation=cv2.INTER_AREA)
 
     def _hold_limit(self) -> np.ndarray | None:
         """How far (0..1, on the flow grid) the oldest pending frame's output may stay at the

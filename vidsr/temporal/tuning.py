@@ -41,6 +41,18 @@ class Tuning:
     # frame's median residual (soft threshold: averaged coding noise stays averaged)
     recon_project: bool = False  # on in FAITHFUL (below), not yet by default
     recon_shrink: float = 3.0  # 2.0 put cars CRF 35 blockiness above bicubic's (README)
+    # where the input moves by recon_moving LR px (1 - 1/e; 0: off, inert) the whole residual
+    # goes back, unthresholded: the threshold is for coding noise on still areas (issue 14)
+    recon_moving: float = field(default=0.0, metadata=INERT)
+    # the residual taken against what per-frame SR brought down explains (SR's own residual
+    # left out), so a frame the stage did not change is not changed by the check (inert)
+    recon_to_sr: bool = field(default=False, metadata=INERT)
+    # the same only where nothing was blended: SR's own residual taken out in proportion to the
+    # current frame's share of the low band's weights (inert)
+    recon_to_sr_unblended: bool = field(default=False, metadata=INERT)
+    # during a fade (mean luma of consecutive frames blended changing by more than this share
+    # of it) the whole residual goes back: it is the neighbours' brightness, not noise (0: off)
+    recon_fade: float = field(default=0.0, metadata=INERT)
     # per-region tolerance (issue 14, measured, not the default): where the flow says the area
     # moves, tau_min and detail_tau fall to the tight values below; 0 (inert): one tolerance
     tight_tau_min: float = field(default=0.0, metadata=INERT)
@@ -48,6 +60,19 @@ class Tuning:
     moving_flow: float = field(default=1.0, metadata=INERT)  # motion (LR px): 1 - 1/e of tight
     moving_grad: float = field(default=0.0, metadata=INERT)  # flow gradient (px/px) counted too
     moving_radius: float = field(default=0.0, metadata=INERT)  # moving map dilated (LR px)
+    # structured error (issue 14, measured): coding noise in the warp error averages out over a
+    # window, a misaligned limb or edge does not; the local mean of the signed error over
+    # struct_radius LR px around each pixel costs trust, 1/e at struct_tau levels (0: off)
+    struct_tau: float = field(default=0.0, metadata=INERT)
+    struct_radius: float = field(default=3.0, metadata=INERT)
+    # occlusion from the neighbour's own motion (issue 14, measured): where the neighbour moves
+    # by more than this frame near the warped position (LR px; its motion spread over
+    # occlusion_margin times its magnitude), trust falls to 1/e at occlusion_flow (0: off)
+    occlusion_flow: float = field(default=0.0, metadata=INERT)
+    occlusion_margin: float = field(default=1.0, metadata=INERT)
+    # a fade compensated (issue 14, measured): the neighbour is scaled by the ratio of the
+    # frames' mean luma before it is compared and blended (off: inert)
+    fade_gain: bool = field(default=False, metadata=INERT)
     fade_levels: float = 1.0  # mean luma change (0..255) where a neighbour's trust falls to 1/e
     cut_error: float = 20.0  # mean warp error (Y, 0..255) above which two frames are a cut
     cut_confidence: float = 0.25  # mean confidence below which two frames are a cut
