@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-WIDTH, HEIGHT = 160, 96
-MOVING_FROM = 112
+WIDTH, HEIGHT = 256, 96
+MOVING_FROM = 224
 """Columns from here on hold the moving square; everything left of it is still."""
 
 
