@@ -159,7 +159,7 @@ def fidelity(name: str, args: argparse.Namespace, upscaler) -> list[dict]:
         scores = {}
         for level in ["off", *(args.eval_levels or [args.level])]:
             r = evaluate_video_model(
-                ModelOptions(upscaler.name, precision="auto"),
+                ModelOptions(upscaler.name, precision=args.eval_precision),
                 DATA / file,
                 frames=args.eval_frames,
                 crf=crf,
@@ -216,6 +216,7 @@ def main() -> None:
     p.add_argument("--temporal", default="auto")
     p.add_argument("--repeat", type=int, default=1, help="on/off pairs, alternating (1)")
     p.add_argument("--eval-frames", type=int, default=8, help="0: no fidelity part (8)")
+    p.add_argument("--eval-precision", default="fp32", help="as vidsr eval's (fp32)")
     p.add_argument("--eval-levels", nargs="*", default=None, help="fidelity of these (--level)")
     p.add_argument("--crf", type=int, nargs="*", default=[28, 35])
     p.add_argument("--png-dir", default=None, help="save a frame of each output here")

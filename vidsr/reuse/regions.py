@@ -5,8 +5,9 @@ consecutive frames of one run (one window or job segment: :meth:`reset` starts a
 frame it decides from the inputs alone (:mod:`vidsr.reuse.changes`): the whole frame (the first
 frame, a refresh every ``refresh`` frames, or when the changed tiles with their context would
 cost as much as the frame), no model at all (no tile changed: a duplicate frame), or the changed
-tiles only. Changed tiles that touch are one region; a region runs as one window, its bounding
-box grown by ``margin`` input pixels (the architecture's receptive field, rounded up to its
+tiles only. The planning is :class:`ReusePlanner`'s (no model: ``scripts/bench_reuse_share.py``
+measures with it). Changed tiles are covered by windows (:func:`vidsr.reuse.windows.cover`),
+each grown by ``margin`` input pixels (the architecture's receptive field, rounded up to its
 input multiple) and clipped at the frame's edges, where the network then sees the frame's own
 border. Only the changed tiles' own output pixels are written into the kept output, so a tile
 that did not change keeps exactly the output it had.
