@@ -150,6 +150,27 @@ def timing(name: str, args: argparse.Namespace, upscaler, tmp: Path) -> dict:
     }
 
 
+def same_coding_for_every_run() -> None:
+    """Make ``vidsr eval --video --crf``'s libx264 coding of the LR return, for the same frames
+    and CRF, what it returned the first time in this process: the coding is not deterministic
+    (the same frames coded again in one process came back up to 71 levels apart in some runs,
+    with ``threads=1`` too), and reuse on and off must be scored on the same input."""
+    import hashlib
+
+    from vidsr.media import roundtrip
+
+    coded: dict[tuple, tuple] = {}
+    original = roundtrip.h264_roundtrip
+
+    def once(frames: np.ndarray, crf: int, **kwargs):
+        key = (hashlib.sha256(frames.tobytes()).hexdigest(), frames.shape, crf, repr(kwargs))
+        if key not in coded:
+            coded[key] = original(frames, crf, **kwargs)
+        return coded[key]
+
+    roundtrip.h264_roundtrip = once
+
+
 def fidelity(name: str, args: argparse.Namespace, upscaler) -> list[dict]:
     """``vidsr eval --video``'s scores with each ``--eval-levels`` and with reuse off, on the
     first ``--eval-frames`` frames, lossless and at each ``--crf``."""
@@ -224,6 +245,7 @@ def main() -> None:
     p.add_argument("--json", default=None)
     args = p.parse_args()
     upscaler = load_model("realesr-animevideov3")
+    same_coding_for_every_run()
     print(f"model {upscaler!r}; --reuse {args.level} against off; temporal {args.temporal}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="vidsr-bench-reuse-") as tmp:
