@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-WIDTH, HEIGHT = 160, 96
-MOVING_FROM = 112
+WIDTH, HEIGHT = 256, 96
+MOVING_FROM = 224
 """Columns from here on hold the moving square; everything left of it is still."""
 
 
@@ -25,8 +25,10 @@ def still_and_moving(i: int) -> np.ndarray:
     return rgb
 
 
-def write_still_and_moving(path: Path, frames: int, gop: int | None = None) -> Path:
-    """Lossless H.264 (qp 0, 4:2:0) of :func:`still_and_moving`, 25 fps, no audio."""
+def write_still_and_moving(path: Path, frames: int, gop: int | None = None, picture=None) -> Path:
+    """Lossless H.264 (qp 0, 4:2:0) of :func:`still_and_moving` (or ``picture``: frame index ->
+    RGB), 25 fps, no audio."""
+    picture = picture or still_and_moving
     time_base = Fraction(1, 2500)
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=25)
@@ -37,9 +39,7 @@ def write_still_and_moving(path: Path, frames: int, gop: int | None = None) -> P
             options.update(g=str(gop), keyint_min=str(gop))
         v.codec_context.options = options
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(still_and_moving(i), "rgb24").reformat(
-                format="yuv420p"
-            )
+            frame = av.VideoFrame.from_ndarray(picture(i), "rgb24").reformat(format="yuv420p")
             frame.pts, frame.time_base = i * 100, time_base
             out.mux(v.encode(frame))
         out.mux(v.encode(None))
@@ -70,3 +70,22 @@ def small_model():
     from vidsr.models import load_model
 
     return load_model("vidsr-bi-x2", device="cpu", precision="fp32")
+
+
+DOT_BLOCK = (1, 6)
+"""The 32-pixel block (row, column) that the moving dot of :func:`noisy_with_dot` stays in."""
+
+
+def noisy_with_dot(i: int) -> np.ndarray:
+    """RGB frame ``i``: the still texture of :func:`still_and_moving` without its square, with
+    2 levels of noise on a fresh 7% of its pixels (as a codec's updates of a still picture) and
+    a 2x2 bright dot moving 3 pixels a frame inside :data:`DOT_BLOCK`."""
+    rgb = still_and_moving(0)
+    rgb[:, MOVING_FROM:] = still_and_moving(0)[:, MOVING_FROM - 32 : WIDTH - 32]
+    noise = np.random.default_rng(100 + i)
+    where = noise.random((HEIGHT, WIDTH)) < 0.07
+    step = noise.choice(np.array([-2, 2], dtype=np.int16), (HEIGHT, WIDTH, 1))
+    rgb = np.where(where[..., None], rgb.astype(np.int16) + step, rgb).astype(np.uint8)
+    y, x = 32 * DOT_BLOCK[0] + 12, 32 * DOT_BLOCK[1] + 4 + 3 * i
+    rgb[y : y + 2, x : x + 2] = 250
+    return rgb

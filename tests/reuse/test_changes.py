@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
-from tests.reuse.conftest import MOVING_FROM, decoded_rgb
-from vidsr.reuse.changes import changed_pixels, changed_tiles, dilate
+from tests.reuse.conftest import (
+    DOT_BLOCK,
+    MOVING_FROM,
+    decoded_rgb,
+    noisy_with_dot,
+    write_still_and_moving,
+)
+from vidsr.reuse.changes import changed_blocks, changed_pixels, changed_tiles, dilate
+from vidsr.reuse.level import criterion_for
 
 
 def test_still_region_of_a_lossless_clip_does_not_change(still_clip):
@@ -40,3 +49,33 @@ def test_threshold_is_per_pixel_on_any_channel():
     cur[2, 1, 1] = 2.0 / 255
     assert changed_pixels(cur, ref, 1.0 / 255).sum() == 1
     assert not changed_pixels(cur, ref, 2.0 / 255).any()
+
+
+def test_scattered_coding_noise_is_no_change_but_a_small_moving_dot_is(tmp_path):
+    clip = write_still_and_moving(tmp_path / "noisy.mp4", 6, picture=noisy_with_dot)
+    lr = decoded_rgb(clip)
+    criterion = criterion_for(2.0)
+    expected = torch.zeros(3, 8, dtype=torch.bool)
+    expected[DOT_BLOCK] = True
+    for k in range(1, len(lr)):
+        # per pixel, the noise changes pixels all over the frame ...
+        assert changed_pixels(lr[k], lr[k - 1], 0.5 / 255).float().mean() > 0.05
+        # ... per block it averages out; the dot (a few pixels: the block's mean hardly moves)
+        # passes the pixel threshold
+        blocks = changed_blocks(lr[k], lr[k - 1], criterion)[::32, ::32]
+        assert torch.equal(blocks, expected), f"frame {k}"
+        assert not changed_blocks(lr[k], lr[k - 1], replace(criterion, peak=None)).any()
+
+
+def test_block_references_bound_slow_drift():
+    """A block creeping up 0.3 levels a frame changes once its mean passes the level
+    against the reference it was last computed from, not the frame before."""
+    criterion = criterion_for(1.0)
+    reference = torch.full((3, 32, 32), 0.5)
+    changed_at = []
+    for k in range(1, 12):
+        frame = reference.new_full((3, 32, 32), 0.5 + k * 0.3 / 255)
+        if changed_blocks(frame, reference, criterion).all():
+            changed_at.append(k)
+            reference = frame
+    assert changed_at == [4, 8]

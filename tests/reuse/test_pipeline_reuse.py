@@ -14,6 +14,7 @@ from vidsr.config import UpscaleOptions
 from vidsr.errors import CancelledError, InvalidOptionError
 from vidsr.jobs import JobOptions, run_job
 from vidsr.pipeline import Pipeline
+from vidsr.reuse.level import BLOCK
 
 OPTIONS = UpscaleOptions.of(
     model="vidsr-bi-x2", precision="fp32", temporal="off", codec="ffv1", batch_size=4, reuse="0"
@@ -28,7 +29,9 @@ def test_pipeline_with_reuse_keeps_the_still_region_bit_for_bit(still_clip, tmp_
     assert stats.reuse is not None and stats.reuse.frames == 12
     assert 0 < stats.reuse.pixel_fraction < 0.9
     assert video_times(on) == video_times(off) == video_times(still_clip)
-    still = (MOVING_FROM - 2 - 18) // 16 * 16 * 2  # output columns never recomputed (x2)
+    # output columns never recomputed (x2): left of the 32-pixel block of the first changed
+    # column (chroma reaches 2 pixels), of the receptive field (18) and of its 16-pixel tile
+    still = ((MOVING_FROM - 2) // BLOCK * BLOCK - 18) // 16 * 16 * 2
     for (_, a), (_, b) in zip(decoded_frames(on), decoded_frames(off), strict=True):
         # packed planes of yuv420p: the luma rows come first; compare the still columns
         luma_a, luma_b = a[: 2 * 96], b[: 2 * 96]

@@ -8,7 +8,11 @@ import torch
 
 from tests.reuse.conftest import MOVING_FROM, decoded_rgb
 from vidsr.models import load_model
+from vidsr.reuse.level import Criterion, criterion_for
 from vidsr.reuse.regions import RegionReuse, region_reuse
+
+EXACT = Criterion()
+"""Only exactly equal pixels count as unchanged."""
 
 
 class CountingModel:
@@ -32,7 +36,7 @@ def counting(small_model):
 
 def test_still_tiles_are_kept_and_moving_tiles_recomputed(still_clip, small_model, counting):
     lr = decoded_rgb(still_clip)
-    reuse = RegionReuse(small_model, 0.0, tile=16)
+    reuse = RegionReuse(small_model, EXACT, tile=16)
     out = torch.cat([reuse(lr[i : i + 4]) for i in range(0, len(lr), 4)])
     full = torch.cat([small_model(lr[i : i + 1]) for i in range(len(lr))])
     s = small_model.native_scale
@@ -51,7 +55,7 @@ def test_still_tiles_are_kept_and_moving_tiles_recomputed(still_clip, small_mode
 def test_duplicate_frames_skip_the_model(still_clip, small_model, counting):
     lr = decoded_rgb(still_clip)[:2]
     frames = torch.stack([lr[0], lr[0], lr[0], lr[1], lr[1]])
-    reuse = RegionReuse(small_model, 0.0, tile=16)
+    reuse = RegionReuse(small_model, EXACT, tile=16)
     out = reuse(frames)
     assert reuse.counters.frames_skipped == 3 and reuse.counters.frames_full == 1
     assert torch.equal(out[1], out[0]) and torch.equal(out[2], out[0])
@@ -63,7 +67,7 @@ def test_duplicate_frames_skip_the_model(still_clip, small_model, counting):
 
 def test_reset_and_refresh_compute_the_whole_frame(still_clip, small_model):
     lr = decoded_rgb(still_clip)[:6]
-    reuse = RegionReuse(small_model, 0.0, tile=16, refresh=3)
+    reuse = RegionReuse(small_model, EXACT, tile=16, refresh=3)
     reuse(lr)
     assert reuse.counters.frames_full == 2  # frames 0 and 3
     reuse.reset()  # a segment start or a cut
@@ -74,7 +78,7 @@ def test_reset_and_refresh_compute_the_whole_frame(still_clip, small_model):
 def test_a_cut_computes_the_whole_frame(still_clip, small_model):
     lr = decoded_rgb(still_clip)[:2]
     cut = torch.stack([lr[0], lr[1], 1.0 - lr[1]])
-    reuse = RegionReuse(small_model, 0.0, tile=16)
+    reuse = RegionReuse(small_model, EXACT, tile=16)
     out = reuse(cut)
     assert reuse.counters.frames_full == 2
     assert (out[2] - small_model(cut[2:])[0]).abs().max() < 1e-4
@@ -82,7 +86,7 @@ def test_a_cut_computes_the_whole_frame(still_clip, small_model):
 
 def test_reach_is_the_architectures_receptive_field(small_model):
     info = small_model.info
-    assert RegionReuse(small_model, 0.0).reach == info.receptive_field == 18
+    assert RegionReuse(small_model, EXACT).reach == info.receptive_field == 18
     assert region_reuse(small_model, "off") is None
     assert region_reuse(load_model("bicubic", scale=2), "0") is None  # nothing to save
-    assert region_reuse(small_model, "1.5").threshold == pytest.approx(1.5 / 255)
+    assert region_reuse(small_model, "1.5").criterion == criterion_for(1.5)

@@ -85,11 +85,13 @@ def add_batch_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup
 
 def add_reuse_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--reuse auto|off|LEVEL`` (``upscale``, ``bench``, ``eval --video``)."""
-    from vidsr.reuse.level import AUTO_REUSE
+    from vidsr.reuse.level import AUTO_REUSE, BLOCK, MAX_LEVEL, PEAK_RATIO
 
     parser.add_argument(
         "--reuse",
         default="auto",
-        help=f"compute only the regions whose input changed by more than LEVEL (of 255) and "
-        f"keep the rest: auto ({AUTO_REUSE}), off or LEVEL (0: exact repeats only)",
+        help=f"compute only the regions whose input changed and keep the output of the rest: "
+        f"auto ({AUTO_REUSE}), off or LEVEL in 0-{MAX_LEVEL:g}: a {BLOCK}x{BLOCK} block of the "
+        f"input changed when its mean |difference| on a channel passes LEVEL (of 255) or one "
+        f"pixel's passes {PEAK_RATIO:g} x LEVEL (0: exact repeats only)",
     )

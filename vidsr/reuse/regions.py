@@ -5,8 +5,9 @@ consecutive frames of one run (one window or job segment: :meth:`reset` starts a
 frame it decides from the inputs alone (:mod:`vidsr.reuse.changes`): the whole frame (the first
 frame, a refresh every ``refresh`` frames, or when the changed tiles with their context would
 cost as much as the frame), no model at all (no tile changed: a duplicate frame), or the changed
-tiles only. Changed tiles that touch are one region; a region runs as one window, its bounding
-box grown by ``margin`` input pixels (the architecture's receptive field, rounded up to its
+tiles only. The planning is :class:`ReusePlanner`'s (no model: ``scripts/bench_reuse_share.py``
+measures with it). Changed tiles are covered by windows (:func:`vidsr.reuse.windows.cover`),
+each grown by ``margin`` input pixels (the architecture's receptive field, rounded up to its
 input multiple) and clipped at the frame's edges, where the network then sees the frame's own
 border. Only the changed tiles' own output pixels are written into the kept output, so a tile
 that did not change keeps exactly the output it had.
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 import torch
 
 from vidsr.models import Upscaler
-from vidsr.reuse.changes import changed_pixels, changed_tiles
-from vidsr.reuse.level import parse_reuse
+from vidsr.reuse.changes import changed_blocks, changed_tiles
+from vidsr.reuse.level import Criterion, parse_reuse
+from vidsr.reuse.windows import Region, area, cover
 
 DEFAULT_TILE = 16
 """Side of a change-map tile in input pixels (README, reuse section: measured)."""
@@ -30,8 +32,6 @@ REGION_SHARE = 0.75
 """Regions run only when their windows hold less than this share of the frame's pixels: a
 window costs more per pixel than a whole frame (oneDNN builds kernels for each new shape;
 measured 1.12x on ucf_makeup), so near the whole frame, the whole frame is cheaper."""
-WINDOW_STEP = 16
-"""Window sides are rounded up to this many input pixels, so that few shapes recur."""
 
 
 @dataclass
@@ -71,44 +71,12 @@ class ReuseCounters:
         }
 
 
-Box = tuple[int, int, int, int]
-"""A region in input pixels: (y0, y1, x0, x1)."""
-
-
-@dataclass(frozen=True)
-class _Region:
-    """Changed tiles that touch each other, and the window (their box plus context) they run
-    in; only the tiles' own pixels are written."""
-
-    tiles: tuple[Box, ...]
-    window: Box
-
-
 @dataclass(frozen=True)
 class _Plan:
     """One frame's decision: ``full``, or the regions to compute (empty: none)."""
 
     full: bool
-    regions: tuple[_Region, ...] = ()
-
-
-def _groups(tiles: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """``tiles`` (ty, tx) grouped by 8-connectivity."""
-    left = {(int(ty), int(tx)) for ty, tx in tiles}
-    groups = []
-    while left:
-        stack = [left.pop()]
-        group = []
-        while stack:
-            ty, tx = stack.pop()
-            group.append((ty, tx))
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    if (ty + dy, tx + dx) in left:
-                        left.remove((ty + dy, tx + dx))
-                        stack.append((ty + dy, tx + dx))
-        groups.append(sorted(group))
-    return sorted(groups)
+    regions: tuple[Region, ...] = ()
 
 
 def supports_reuse(upscaler: Upscaler) -> bool:
@@ -131,80 +99,114 @@ def held_bytes(lr_px: int, hr_px: int) -> int:
 def region_reuse(upscaler: Upscaler, reuse: str) -> RegionReuse | None:
     """A fresh :class:`RegionReuse` for a ``--reuse`` value, or None when it is off or does not
     apply to this model."""
-    level = parse_reuse(reuse)
-    if level is None or not supports_reuse(upscaler):
+    criterion = parse_reuse(reuse)
+    if criterion is None or not supports_reuse(upscaler):
         return None
-    return RegionReuse(upscaler, level)
+    return RegionReuse(upscaler, criterion)
 
 
-class RegionReuse:
-    """``reuse(lr) -> sr`` as ``upscaler(lr)``, computing only what changed (module docstring).
-
-    ``threshold`` is in levels of 255 (:func:`vidsr.reuse.level.parse_reuse`).
-    """
+class ReusePlanner:
+    """The per-frame decisions of reuse, from the inputs alone (no model): keeps the change
+    references (:mod:`vidsr.reuse.changes`) and says for each frame whether to compute it whole,
+    not at all, or which regions (module docstring). ``reach``: the network's receptive field;
+    ``multiple``: the input multiple its windows are aligned to."""
 
     def __init__(
         self,
-        upscaler: Upscaler,
-        threshold: float,
+        criterion: Criterion,
+        reach: int,
+        multiple: int,
         *,
         tile: int = DEFAULT_TILE,
         refresh: int = DEFAULT_REFRESH,
     ) -> None:
-        if not supports_reuse(upscaler):
-            raise ValueError(f"reuse does not apply to {upscaler!r}")
-        if tile <= 0 or refresh <= 0 or threshold < 0:
-            raise ValueError(f"bad reuse settings: tile {tile}, refresh {refresh}, {threshold}")
-        self.upscaler = upscaler
-        self.threshold = threshold / 255.0
-        multiple = upscaler.info.multiple
-        self.reach = upscaler.info.receptive_field
+        if tile <= 0 or refresh <= 0 or reach < 0 or multiple <= 0:
+            raise ValueError(f"bad reuse settings: tile {tile}, refresh {refresh}, reach {reach}")
+        self.criterion = criterion
+        self.reach = reach
+        self.multiple = multiple
         self.tile = -(-tile // multiple) * multiple
-        self.margin = -(-self.reach // multiple) * multiple + multiple - 1
+        self.margin = -(-reach // multiple) * multiple + multiple - 1
         self.refresh = refresh
-        self.counters = ReuseCounters()
-        self.classical = False  # as Upscaler.classical: evaluation asks
         self.reset()
 
     def reset(self) -> None:
-        """Forget every kept output (a new run or segment starts, or a scene cut)."""
+        """Forget every reference (a new run or segment starts, or a scene cut)."""
         self._reference: torch.Tensor | None = None
-        self._kept: torch.Tensor | None = None
         self._since_full = 0
 
-    def _plan(self, frame: torch.Tensor) -> _Plan:
-        """Decide for one frame (C, h, w) from the inputs alone, and update the references."""
+    def plan(self, frame: torch.Tensor) -> _Plan:
+        """Decide for one frame (C, h, w) and update the references."""
         h, w = frame.shape[-2:]
         if self._reference is None or self._since_full + 1 >= self.refresh:
             self._reference = frame.clone()
             self._since_full = 0
             return _Plan(full=True)
         self._since_full += 1
-        changed = changed_pixels(frame, self._reference, self.threshold)
-        # the reference follows every pixel that changed, so a kept output stays within the
-        # threshold of the inputs it came from (see vidsr.reuse.changes)
+        changed = changed_blocks(frame, self._reference, self.criterion)
+        # the references follow every block that changed, so a kept output stays within the
+        # thresholds of the inputs it came from (see vidsr.reuse.changes)
         self._reference = torch.where(changed, frame, self._reference)
         tiles = changed_tiles(changed, self.tile, self.reach)
-        regions = tuple(self._region(g, h, w) for g in _groups(tiles.nonzero().tolist()))
-        if sum(_area(r.window) for r in regions) >= REGION_SHARE * h * w:
+        regions = cover(tiles, self.tile, self.margin, h, w, self.multiple)
+        if sum(area(r.window) for r in regions) >= REGION_SHARE * h * w:
             self._since_full = 0
             return _Plan(full=True)
         return _Plan(full=False, regions=regions)
 
-    def _region(self, group: list[tuple[int, int]], h: int, w: int) -> _Region:
-        """The tiles of ``group`` in pixels, and the window they run in."""
-        t, m, multiple = self.tile, self.margin, self.upscaler.info.multiple
-        boxes = tuple((ty * t, min(h, ty * t + t), tx * t, min(w, tx * t + t)) for ty, tx in group)
-        y0, x0 = min(b[0] for b in boxes), min(b[2] for b in boxes)
-        y1, x1 = max(b[1] for b in boxes), max(b[3] for b in boxes)
-        wy0, wy1 = _span(y0 - m, y1 + m, h, multiple)
-        wx0, wx1 = _span(x0 - m, x1 + m, w, multiple)
-        return _Region(boxes, (wy0, wy1, wx0, wx1))
+
+class RegionReuse:
+    """``reuse(lr) -> sr`` as ``upscaler(lr)``, computing only what changed (module docstring).
+
+    ``criterion`` says when the input changed (:func:`vidsr.reuse.level.parse_reuse`).
+    """
+
+    def __init__(
+        self,
+        upscaler: Upscaler,
+        criterion: Criterion,
+        *,
+        tile: int = DEFAULT_TILE,
+        refresh: int = DEFAULT_REFRESH,
+    ) -> None:
+        if not supports_reuse(upscaler):
+            raise ValueError(f"reuse does not apply to {upscaler!r}")
+        self.upscaler = upscaler
+        self.planner = ReusePlanner(
+            criterion,
+            upscaler.info.receptive_field,
+            upscaler.info.multiple,
+            tile=tile,
+            refresh=refresh,
+        )
+        self.counters = ReuseCounters()
+        self.classical = False  # as Upscaler.classical: evaluation asks
+        self.reset()
+
+    @property
+    def criterion(self) -> Criterion:
+        """When the input counts as changed."""
+        return self.planner.criterion
+
+    @property
+    def reach(self) -> int:
+        """Input pixels around a change whose tiles are recomputed (the receptive field)."""
+        return self.planner.reach
+
+    @property
+    def tile(self) -> int:
+        """Side of a change-map tile in input pixels."""
+        return self.planner.tile
+
+    def reset(self) -> None:
+        """Forget every kept output (a new run or segment starts, or a scene cut)."""
+        self.planner.reset()
+        self._kept: torch.Tensor | None = None
 
     @torch.inference_mode()  # the kept output is the model's (inference) tensor: written here
     def __call__(self, lr: torch.Tensor) -> torch.Tensor:
         """Upscale a batch (N, 3, h, w) of consecutive frames like ``upscaler(lr)``."""
-        plans = [self._plan(frame) for frame in lr]
+        plans = [self.planner.plan(frame) for frame in lr]
         n, _, h, w = lr.shape
         th, tw = -(-h // self.tile), -(-w // self.tile)
         full = [i for i, p in enumerate(plans) if p.full]
@@ -236,7 +238,7 @@ class RegionReuse:
         assert out is not None
         return out
 
-    def _compute(self, frame: torch.Tensor, region: _Region, s: int) -> None:
+    def _compute(self, frame: torch.Tensor, region: Region, s: int) -> None:
         """Run the network on ``region``'s window of ``frame`` and write its tiles' output."""
         assert self._kept is not None
         wy0, wy1, wx0, wx1 = region.window
@@ -246,21 +248,4 @@ class RegionReuse:
                 :, (y0 - wy0) * s : (y1 - wy0) * s, (x0 - wx0) * s : (x1 - wx0) * s
             ]
         self.counters.tiles_computed += len(region.tiles)
-        self.counters.pixels_computed += _area(region.window)
-
-
-def _span(start: int, end: int, size: int, multiple: int) -> tuple[int, int]:
-    """A window side covering ``start .. end`` inside ``0 .. size``: its length rounded up to
-    :data:`WINDOW_STEP` (moved back from the frame's end if need be), its start aligned to
-    ``multiple``; only ever larger than asked for."""
-    start = max(0, start) // multiple * multiple
-    length = min(size, -(-(min(size, end) - start) // WINDOW_STEP) * WINDOW_STEP)
-    if start + length > size:
-        start = (size - length) // multiple * multiple
-        length = size - start
-    return start, start + length
-
-
-def _area(box: Box) -> int:
-    y0, y1, x0, x1 = box
-    return (y1 - y0) * (x1 - x0)
+        self.counters.pixels_computed += area(region.window)
