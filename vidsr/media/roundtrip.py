@@ -17,6 +17,12 @@ from vidsr.errors import InvalidOptionError
 from vidsr.media.deblock import deblock_frames
 from vidsr.media.decode import AUTO_DEBLOCK_FRAMES
 
+DETERMINISTIC = {"x264-params": "mbtree=0"}
+"""libx264 options every roundtrip gets unless the caller overrides them. With its macroblock
+tree on, the libx264 in PyAV's FFmpeg coded the same frames differently from run to run (most
+runs differed when the heap had been used before; decoded frames up to 71 levels apart, scores
+0.06 dB), whatever the thread settings; with it off, runs are identical (tests/media)."""
+
 
 def h264_roundtrip(
     frames: np.ndarray,
@@ -31,8 +37,8 @@ def h264_roundtrip(
     ``deblock`` is a strength for FFmpeg's deblock filter, applied to the decoded frames before
     colour conversion as the pipeline does (0: none), or a function that picks one from the
     luma planes of the first frames (``vidsr.media.deblock.deblock_decision`` for ``auto``).
-    ``options`` go to libx264 (e.g. ``g="1"`` for all-intra). Returns the decoded RGB frames,
-    same shape, and the deblock strength used.
+    ``options`` go to libx264 (e.g. ``g="1"`` for all-intra), after :data:`DETERMINISTIC`.
+    Returns the decoded RGB frames, same shape, and the deblock strength used.
     """
     if not 0 <= crf <= 51:
         raise InvalidOptionError(f"libx264 CRF must be in 0..51, got {crf}")
@@ -45,9 +51,11 @@ def h264_roundtrip(
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": preset, **options}
-        for rgb in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        stream.options = {"crf": str(crf), "preset": preset, **DETERMINISTIC, **options}
+        for index, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = index
+            out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     buf.seek(0)
     with av.open(buf) as inp:
