@@ -36,7 +36,7 @@ from vidsr.quality.articulated import articulated_clip
 from vidsr.quality.image_sets import bicubic_upscale
 from vidsr.quality.resize import bicubic_lr
 from vidsr.quality.video import read_frames, score_clip, to_float, to_uint8
-from vidsr.temporal import FAITHFUL, TemporalStabilizer, Tuning
+from vidsr.temporal import FAITHFUL, STEADY, TemporalStabilizer, Tuning
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
 SCALE = 4
@@ -54,7 +54,7 @@ CLIPS: dict[str, tuple[str, int, tuple[int, int, int, int] | None]] = {
 }
 NEW = ("articulated", "bbb", "rotate-bunny", "fire2", "ucf_makeup", "interlaced")
 DEGRADATIONS = ("lossless", "crf28", "crf35")
-BEFORE = Tuning(tau_min=20.0, detail_tau=5.0, recon_project=False, fade_levels=0.0)  # before #14
+BEFORE = dataclasses.replace(STEADY, fade_levels=0.0)  # before issue 14 (no fade rule either)
 _LOOSE = {"tau_min": 20.0, "detail_tau": 5.0}
 _LOCAL = {**_LOOSE, "tight_tau_min": 8.0, "tight_detail_tau": 2.0}
 _ADAPTIVE = dataclasses.replace(FAITHFUL, tau_noise=6.0, recon_moving=3.0, recon_fade=0.05)
@@ -68,6 +68,7 @@ TUNINGS: dict[str, Tuning] = {
     "local-grad": dataclasses.replace(FAITHFUL, **_LOCAL, moving_radius=3.0, moving_grad=0.1),
     "full-bp": dataclasses.replace(FAITHFUL, recon_shrink=0.0),  # the whole residual back
     "default": Tuning(),
+    "steady": STEADY,  # the default before issue 14's fix (loose tolerances)
     # issue 14, next round: the tolerance follows the noise (tau_noise 6: 6 x the median warp
     # error, at least FAITHFUL's 8), the whole residual goes back where the input moves
     # (3 LR px: 1 - 1/e) and during a fade (mean luma changing 5% a frame)

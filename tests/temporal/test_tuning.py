@@ -1,5 +1,6 @@
 """The tuning's digest and the candidates of issue 14 (measured, not the default): per-region
-tolerance, structured error, occlusion from the neighbour's motion, the fade's gain."""
+tolerance, structured error, occlusion from the neighbour's motion, the fade's gain (built on
+FAITHFUL, the first fidelity-first tuning, as they were measured)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from vidsr.temporal import FAITHFUL, Tuning
+from vidsr.temporal import FAITHFUL, STEADY, Tuning
 from vidsr.temporal.motion import Motion, occlusion
 from vidsr.temporal.tuning import tuning_digest
 
@@ -17,19 +18,20 @@ LOCAL = dataclasses.replace(
 NO_FADE = {"fade_levels": 0.0}  # the test's error changes the mean: not a fade
 
 
-def test_inert_knobs_keep_the_digest() -> None:
-    """Knobs added off by default leave the digests resumable jobs recorded before them (these
-    values are the digests of 440b374, before the per-region knobs existed); using one changes
-    the digest."""
-    assert tuning_digest() == "21a1d447df20d807"
-    assert tuning_digest(FAITHFUL) == "4861c08c918825d8"
+def test_digest_follows_the_tuning() -> None:
+    """A resumable job records the digest: this version's default (issue 14's fix) must not
+    match the one jobs recorded before it (21a1d447df20d807, the loose tolerances), the earlier
+    tunings differ from it, and every knob, inert ones included, changes it when used."""
+    assert tuning_digest() == tuning_digest(Tuning()) == "4e5534c29b948ef9"
+    assert tuning_digest() not in {"21a1d447df20d807", tuning_digest(STEADY)}
+    assert tuning_digest(FAITHFUL) not in {tuning_digest(), tuning_digest(STEADY)}
     assert tuning_digest(LOCAL) not in {tuning_digest(), tuning_digest(FAITHFUL)}
     assert tuning_digest(dataclasses.replace(LOCAL, moving_radius=1.0)) != tuning_digest(LOCAL)
-    knobs = [{"struct_tau": 3.0}, {"occlusion_flow": 1.0}, {"recon_moving": 3.0},
-             {"recon_fade": 0.05}, {"fade_gain": True}, {"recon_to_sr": True},
-             {"recon_to_sr_unblended": True}]  # fmt: skip
-    digests = {tuning_digest(dataclasses.replace(FAITHFUL, **k)) for k in knobs}
-    assert len(digests) == len(knobs) and tuning_digest(FAITHFUL) not in digests
+    knobs = [{"struct_tau": 3.0}, {"occlusion_flow": 1.0}, {"recon_moving": 0.0},
+             {"recon_fade": 0.0}, {"fade_gain": True}, {"recon_to_sr": True},
+             {"recon_to_sr_unblended": False}, {"tau_noise": 2.0}]  # fmt: skip
+    digests = {tuning_digest(dataclasses.replace(Tuning(), **k)) for k in knobs}
+    assert len(digests) == len(knobs) and tuning_digest() not in digests
 
 
 def _pair(tuning: Tuning, shift: float) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,6 @@ package registers nothing; it only names the public API.
 """
 
 from vidsr.temporal.stage import TemporalStabilizer
-from vidsr.temporal.tuning import FAITHFUL, Tuning, tuning_digest
+from vidsr.temporal.tuning import FAITHFUL, STEADY, Tuning, tuning_digest
 
-__all__ = ["FAITHFUL", "TemporalStabilizer", "Tuning", "tuning_digest"]
+__all__ = ["FAITHFUL", "STEADY", "TemporalStabilizer", "Tuning", "tuning_digest"]

@@ -9,9 +9,12 @@ is kept untouched. Two bands are blended separately: the bicubic-upscaled input 
 the detail the model added over it (more loosely, since that is what shimmers). The
 reconstruction check then brings the blend back down with the benchmarks' bicubic kernel and
 adds what it fails to explain of the current input back into the low band (back-projection,
-soft-thresholded at twice the frame's median residual so averaged coding noise stays averaged;
-a global change such as a fade is added back whole), so blending can add steadiness but not
-move the picture away from what the current frame shows. Where the input
+soft-thresholded at a few times the frame's median residual on still areas so averaged coding
+noise stays averaged, whole where the input moves or fades; a global change is added back
+whole; SR's own residual is left out where nothing was blended), so blending can add steadiness
+but not move the picture away from what the current frame shows. The warp tolerance is tight
+and follows the coding noise (a multiple of the median warp error), so what moves and changes
+shape is not blended with what was behind it (issue 14). Where the input
 is still, the output then keeps its previous value unless the blend moved further than about a
 level (the hold: coding noise on a still picture changes the blend by less). Scene cuts reset
 the state, so nothing crosses a cut.
@@ -294,8 +297,12 @@ class TemporalStabilizer:
     def _brightness_change(self) -> float:
         """The largest relative mean luma change between consecutive frames of those the oldest
         pending frame is blended with (its history and look-ahead)."""
-        ends = min(len(self._pending), self.lookahead + 1)
-        return max(self._pending[k].change for k in range(ends))
+        changes = [self._pending[0].change]
+        for k in range(1, min(len(self._pending), self.lookahead + 1)):
+            if self._pending[k].back is None:  # a cut: what follows is not blended in
+                break
+            changes.append(self._pending[k].change)
+        return max(changes)
 
     def _moving(self, size: tuple[int, int]) -> np.ndarray:
         """(h, w) float32 in [0, 1]: how much the oldest pending frame's input moves against
@@ -303,7 +310,8 @@ class TemporalStabilizer:
         resized from the flow grid to ``size``."""
         t, factor = self.tuning, self._factor or 1.0
         flows = [p.flow_an for p in (self._pending[0].back,) if p is not None]
-        if len(self._pending) > 1 and self._pending[1].ahead is not None:
+        # the next frame only when it is blended in (it may be pending without look-ahead)
+        if self.lookahead > 0 and len(self._pending) > 1 and self._pending[1].ahead is not None:
             flows.append(self._pending[1].ahead.flow_an)
         if not flows:
             return np.zeros(size, np.float32)

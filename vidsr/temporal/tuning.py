@@ -1,8 +1,10 @@
-"""The temporal stage's knobs: :class:`Tuning` (the defaults), :data:`FAITHFUL`, and the digest a
+"""The temporal stage's knobs: :class:`Tuning` (the defaults), :data:`STEADY` and :data:`FAITHFUL`
+(earlier tunings the benchmarks compare with), and the digest a
 resumable job records so that segments blended by two tunings never meet in one output."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field, fields
 
@@ -22,9 +24,10 @@ class Tuning:
     # frames (alone, the history needs less weight: at 4.5 look-ahead 0 lost 0.16 dB)
     history_weights: tuple[float, ...] = (3.0, 3.75, 4.5)
     future_weight: float = 1.5 / 0.6  # weight of the next warped SR frame (1/k for the k-th)
-    tau_min: float = 20.0  # warp error (Y, 0..255, LR) accepted at any noise level
+    tau_min: float = 8.0  # warp error (Y, 0..255, LR) accepted at any noise level (20 smeared
+    # fast non-rigid motion: issue 14, README "fast motion")
     tau_max: float = 40.0  # largest noise-adapted tolerance
-    detail_tau: float = 5.0  # the detail band (SR minus bicubic) tolerates this times more error
+    detail_tau: float = 2.0  # the detail band (SR minus bicubic) tolerates this times more error
     detail_weight: float = 3.0  # and is blended with this times the base band's weights
     detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
     # OpenCV path only)
@@ -34,25 +37,28 @@ class Tuning:
     hold_flow: float = 0.1  # motion (LR pixels) below which an area counts as still
     erode: float = 0.5  # confidence is eroded (min filter) over this many LR pixels
     flow_grad: float = 0.3  # flow gradient (px/px) where confidence falls to 1/e (0: ignore)
-    tau_noise: float = 2.0  # tolerance = tau_noise * median warp error, within [tau_min, tau_max]
+    # tolerance = tau_noise * median warp error, within [tau_min, tau_max]: the tight tau_min
+    # on clean clips, a loose one where coding noise is everywhere (a still photo at CRF 35)
+    tau_noise: float = 6.0
     min_flow_side: int = 128  # flow is computed on the LR upscaled to at least this short side
     # the reconstruction check: what the blend brought back down (bicubic) fails to explain of
     # the input is added back to its low band (back-projection), less recon_shrink times the
     # frame's median residual (soft threshold: averaged coding noise stays averaged)
-    recon_project: bool = False  # on in FAITHFUL (below), not yet by default
+    recon_project: bool = True
     recon_shrink: float = 3.0  # 2.0 put cars CRF 35 blockiness above bicubic's (README)
     # where the input moves by recon_moving LR px (1 - 1/e; 0: off, inert) the whole residual
     # goes back, unthresholded: the threshold is for coding noise on still areas (issue 14)
-    recon_moving: float = field(default=0.0, metadata=INERT)
+    recon_moving: float = 3.0
     # the residual taken against what per-frame SR brought down explains (SR's own residual
     # left out), so a frame the stage did not change is not changed by the check (inert)
     recon_to_sr: bool = field(default=False, metadata=INERT)
     # the same only where nothing was blended: SR's own residual taken out in proportion to the
-    # current frame's share of the low band's weights (inert)
-    recon_to_sr_unblended: bool = field(default=False, metadata=INERT)
+    # current frame's share of the low band's weights (a frame nothing was blended into, as in a
+    # flickering clip, stays SR; a blended one is still checked against the input)
+    recon_to_sr_unblended: bool = True
     # during a fade (mean luma of consecutive frames blended changing by more than this share
     # of it) the whole residual goes back: it is the neighbours' brightness, not noise (0: off)
-    recon_fade: float = field(default=0.0, metadata=INERT)
+    recon_fade: float = 0.05
     # per-region tolerance (issue 14, measured, not the default): where the flow says the area
     # moves, tau_min and detail_tau fall to the tight values below; 0 (inert): one tolerance
     tight_tau_min: float = field(default=0.0, metadata=INERT)
@@ -81,12 +87,25 @@ class Tuning:
     dis_refine_iters: int | None = None  # None: the preset's
 
 
-FAITHFUL = Tuning(tau_min=8.0, detail_tau=2.0, recon_project=True)
-"""Issue 14's fidelity-first tuning: tight warp tolerances and the reconstruction check. It no
-longer smears fast motion (articulated clip inside the motion mask: +0.02 dB against per-frame SR,
-the default -2.4 dB; bbb lossless -0.23 dB against -4.76) but halves steadiness (a noisy still
-photo at CRF 35, all-intra: 0.73 of per-frame SR's frame-to-frame change, the target and the
-default 0.48), so it is not the default yet (README, "fast motion")."""
+STEADY = Tuning(
+    tau_min=20.0,
+    detail_tau=5.0,
+    tau_noise=2.0,
+    recon_project=False,
+    recon_moving=0.0,
+    recon_to_sr_unblended=False,
+    recon_fade=0.0,
+)
+"""The default before issue 14's fix: loose warp tolerances, no reconstruction check. Steadier
+(warping error -28% against per-frame SR over the fast-motion benchmark, the default -16%) but
+it smears what moves fast and changes shape (articulated limbs -1.5 dB inside the motion mask,
+fire2 lossless -1.1 dB, bbb's fade -0.7 dB). Kept for the benchmarks' comparison."""
+
+FAITHFUL = dataclasses.replace(STEADY, tau_min=8.0, detail_tau=2.0, recon_project=True)
+"""Issue 14's first fidelity-first tuning: tight tolerances and the thresholded reconstruction
+check everywhere; a noisy still photo at CRF 35 all-intra kept 0.73 of per-frame SR's
+frame-to-frame change (the default: under 0.5). The default adds the noise-adaptive tolerance
+and puts the residual back where the input moves, fades, or nothing was blended."""
 
 
 def tuning_digest(tuning: Tuning | None = None) -> str:
