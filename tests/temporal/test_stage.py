@@ -14,6 +14,7 @@ from vidsr.quality import metrics
 from vidsr.strengths import parse_deblock, parse_strength
 from vidsr.temporal import (
     FAITHFUL,
+    STEADY,
     TemporalStabilizer,
     Tuning,
 )
@@ -348,15 +349,18 @@ def articulated() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tenso
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fast_articulated_motion_costs_no_fidelity(articulated, backend: str) -> None:
-    """Issue 14: the stage smeared fast non-rigid motion (legs, bags). With the FAITHFUL tuning,
-    inside the motion mask the stabilised clip stays within 0.1 dB of per-frame SR (the default
-    tuning loses 2.4 dB here), and within 0.02 dB over the whole frame."""
+    """Issue 14: the stage smeared fast non-rigid motion (legs, bags). With the default tuning,
+    inside the motion mask the stabilised clip stays within 0.1 dB of per-frame SR, and within
+    0.02 dB over the whole frame; the tuning it replaced (STEADY) loses more than 1 dB inside
+    the mask here, so the test can fail."""
     truth, lr, sr, moving = articulated
-    stage = TemporalStabilizer("medium", backend=backend, tuning=FAITHFUL)
-    out = run(stage, lr, sr, batch=4)
+    out = run(TemporalStabilizer("medium", backend=backend), lr, sr, batch=4)
     assert psnr(out, truth, moving) >= psnr(sr, truth, moving) - 0.1
     assert psnr(out, truth) >= psnr(sr, truth) - 0.02
     assert (out - sr).abs().mean() > 0.5 / 255  # the stage did blend (not SR passed on)
+    if backend == "opencv":
+        steady = run(TemporalStabilizer("medium", backend=backend, tuning=STEADY), lr, sr, 4)
+        assert psnr(steady, truth, moving) < psnr(sr, truth, moving) - 1.0
 
 
 def _unexplained(out: torch.Tensor, lr: torch.Tensor) -> float:
