@@ -152,9 +152,10 @@ def timing(name: str, args: argparse.Namespace, upscaler, tmp: Path) -> dict:
 
 def same_coding_for_every_run() -> None:
     """Make ``vidsr eval --video --crf``'s libx264 coding of the LR return, for the same frames
-    and CRF, what it returned the first time in this process: the coding is not deterministic
-    (the same frames coded again in one process came back up to 71 levels apart in some runs,
-    with ``threads=1`` too), and reuse on and off must be scored on the same input."""
+    and CRF, what it returned the first time in this process, so reuse on and off are scored on
+    the same input. (Written when the coding was not deterministic: the same frames came back
+    up to 71 levels apart in some runs. ``vidsr.media.roundtrip`` now turns off libx264's
+    macroblock tree, which was the cause; this cache only saves the second coding.)"""
     import hashlib
 
     from vidsr.media import roundtrip
