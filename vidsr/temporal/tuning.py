@@ -28,7 +28,8 @@ class Tuning:
     # fast non-rigid motion: issue 14, README "fast motion")
     tau_max: float = 40.0  # largest noise-adapted tolerance
     detail_tau: float = 2.0  # the detail band (SR minus bicubic) tolerates this times more error
-    detail_weight: float = 3.0  # and is blended with this times the base band's weights
+    detail_weight: float = 0.5  # and is blended with this times the base band's weights (3 cost
+    # fire2 and foreman lossless 0.15-0.19 dB: the history's detail blurs; README "fast motion")
     detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
     # OpenCV path only)
     # still areas: the output keeps its previous value while the blended frame stays within
@@ -90,6 +91,7 @@ class Tuning:
 STEADY = Tuning(
     tau_min=20.0,
     detail_tau=5.0,
+    detail_weight=3.0,
     tau_noise=2.0,
     recon_project=False,
     recon_moving=0.0,
