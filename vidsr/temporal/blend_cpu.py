@@ -134,12 +134,10 @@ def build(
         high = None
         if res is not None:  # back-projection: the input's residual into the low band
             high = cv2.merge([planes[0, rows], planes[1, rows], planes[2, rows]])
-            _, low = history.get(rows)
             up = upscaled_rows(res, rows, (h, w), xy, cubic=True)
-            cv2.add(low, up, dst=low)
+            history.shift_low(rows, up)  # the history moves by up, its detail kept
             cv2.add(high, up, dst=high)
             np.clip(high, 0.0, 1.0, out=high)
-            history.put(rows, high, low)
         lim = None if limit is None else upscaled_rows(limit, rows, (h, w), xy, cubic=False)
         if lim is not None and cv2.countNonZero(lim):  # the hold: keep the last output
             if high is None:

@@ -120,9 +120,9 @@ def project(
     (3, h, w, from :func:`residual`) upscaled bicubically and added to the low band."""
     up = F.interpolate(res[None], size=tuple(frame.shape[-2:]), mode="bicubic",
                        align_corners=False)[0]  # fmt: skip
-    low = history.low + up
     out = (frame + up).clamp_(0.0, 1.0)
-    return out, DeviceSplit(out - low, low)
+    # the history moves by up with its detail kept (as the CPU path), its low band in [0, 1]
+    return out, DeviceSplit(history.detail, (history.low + up).clamp_(0.0, 1.0))
 
 
 def hold(frame: torch.Tensor, last: torch.Tensor, limit: np.ndarray) -> torch.Tensor:
