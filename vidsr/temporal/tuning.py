@@ -47,7 +47,7 @@ class Tuning:
     # frame's median residual (soft threshold: averaged coding noise stays averaged)
     recon_project: bool = True
     recon_shrink: float = 3.0  # 2.0 put cars CRF 35 blockiness above bicubic's (README)
-    # where the input moves by recon_moving LR px (1 - 1/e; 0: off, inert) the whole residual
+    # where the input moves by recon_moving LR px (1 - 1/e; 0: off) the whole residual
     # goes back, unthresholded: the threshold is for coding noise on still areas (issue 14)
     recon_moving: float = 3.0
     # the residual taken against what per-frame SR brought down explains (SR's own residual
@@ -99,7 +99,7 @@ STEADY = Tuning(
     recon_fade=0.0,
 )
 """The default before issue 14's fix: loose warp tolerances, no reconstruction check. Steadier
-(warping error -28% against per-frame SR over the fast-motion benchmark, the default -16%) but
+(warping error -29% against per-frame SR over the fast-motion benchmark, the default -16%) but
 it smears what moves fast and changes shape (articulated limbs -1.5 dB inside the motion mask,
 fire2 lossless -1.1 dB, bbb's fade -0.7 dB). Kept for the benchmarks' comparison."""
 
