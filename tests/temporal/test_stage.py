@@ -409,3 +409,20 @@ def test_check_against_sr_leaves_an_unblended_frame_as_sr(moving, knob: str) -> 
     ]
     plain, against_sr = ((o - sr)[1:-1].abs().mean() for o in outs)
     assert against_sr < 0.1 / 255 < 0.5 / 255 < plain
+
+
+def test_history_detail_weight_weighs_the_history_alone(moving) -> None:
+    """``history_detail_weight`` (issue 14, measured, not adopted): at the detail weight's value
+    it changes nothing; otherwise it changes the output, and with look-ahead 0, where the
+    history is the only source, setting it is the same as setting the detail weight."""
+    _, lr, _ = moving
+    sr = fake_sr(lr, seed=5)
+
+    def out(lookahead: int, **knobs) -> torch.Tensor:
+        tuning = dataclasses.replace(Tuning(), **knobs)
+        return run(TemporalStabilizer("medium", lookahead, tuning=tuning), lr, sr, 4)
+
+    same = Tuning().detail_weight
+    assert torch.equal(out(2), out(2, history_detail_weight=same))
+    assert not torch.allclose(out(2), out(2, history_detail_weight=2.0), atol=1e-3)
+    assert torch.equal(out(0, history_detail_weight=2.0), out(0, detail_weight=2.0))

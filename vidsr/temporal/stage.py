@@ -238,22 +238,23 @@ class TemporalStabilizer:
         (strength included), both on the flow grid, and the gain the source is scaled by."""
         t, s = self.tuning, self.strength
         cur = self._pending[0]
-        found: list[tuple[Split | DeviceSplit, Pair, float]] = []
+        found: list[tuple[Split | DeviceSplit, Pair, float, float]] = []
         if cur.back is not None and self._history is not None:
             weight = t.history_weights[min(self.lookahead, len(t.history_weights) - 1)]
-            found.append((self._history, cur.back, weight))
+            detail = t.detail_weight if t.history_detail_weight < 0 else t.history_detail_weight
+            found.append((self._history, cur.back, weight, detail))
         for k in range(1, self.lookahead + 1):
             if k >= len(self._pending) or self._pending[k].back is None:
                 break
             other = self._pending[k]
             pair = other.ahead if k == 1 else self._chained(k)
-            found.append((other.frame, pair, t.future_weight / k))  # type: ignore[arg-type]
+            found.append((other.frame, pair, t.future_weight / k, t.detail_weight))  # type: ignore[arg-type]
         h, w = cur.frame.size
         sources = []
-        for source, pair, weight in found:
+        for source, pair, weight, detail in found:
             fh, fw = pair.flow_an.shape[:2]
             flow = pair.flow_an * np.array([w / fw, h / fh], np.float32)
-            gains = np.array([s * weight, s * weight * t.detail_weight], np.float32)
+            gains = np.array([s * weight, s * weight * detail], np.float32)
             sources.append((source, flow, pair.confidence * gains, pair.gain))
         return sources
 

@@ -30,6 +30,9 @@ class Tuning:
     detail_tau: float = 2.0  # the detail band (SR minus bicubic) tolerates this times more error
     detail_weight: float = 0.5  # and is blended with this times the base band's weights (3 cost
     # fire2 and foreman lossless 0.15-0.19 dB: the history's detail blurs; README "fast motion")
+    # the history's detail band alone at this weight (issue 14, measured: the history's detail
+    # has been warped frame after frame, fresh SR frames once; negative: detail_weight, inert)
+    history_detail_weight: float = field(default=-1.0, metadata=INERT)
     detail_cubic: bool = False  # warp the detail band bicubically (bilinear measured better;
     # OpenCV path only)
     # still areas: the output keeps its previous value while the blended frame stays within
