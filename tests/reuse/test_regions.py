@@ -90,3 +90,17 @@ def test_reach_is_the_architectures_receptive_field(small_model):
     assert region_reuse(small_model, "off") is None
     assert region_reuse(load_model("bicubic", scale=2), "0") is None  # nothing to save
     assert region_reuse(small_model, "1.5").criterion == criterion_for(1.5)
+
+
+def test_a_returned_frame_is_never_written_later(still_clip, small_model):
+    """Frames handed on stay as they were: the model's output for a batch computed whole was
+    kept as the reference for the next frame's regions, so writing those regions changed the
+    frame already returned (still waiting in the post thread's queue in the pipeline)."""
+    lr = decoded_rgb(still_clip)
+    reuse = RegionReuse(small_model, EXACT, tile=16)
+    first = reuse(lr[:1])  # computed whole: nothing to reuse yet
+    before = first.clone()
+    second = reuse(lr[1:2])  # only the moving square is computed, into the kept output
+    assert reuse.counters.frames_full == 1
+    assert not torch.equal(second, before)  # the moving square did change
+    assert torch.equal(first, before)

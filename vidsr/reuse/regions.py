@@ -202,6 +202,7 @@ class RegionReuse:
         """Forget every kept output (a new run or segment starts, or a scene cut)."""
         self.planner.reset()
         self._kept: torch.Tensor | None = None
+        self._kept_returned = False  # _kept is a frame returned to the caller: copy to write
 
     @torch.inference_mode()  # the kept output is the model's (inference) tensor: written here
     def __call__(self, lr: torch.Tensor) -> torch.Tensor:
@@ -220,7 +221,7 @@ class RegionReuse:
         c.pixels_computed += len(full) * h * w
         full_out = self.upscaler(lr[full]) if full else None
         if full_out is not None and len(full) == n:  # nothing to reuse: no copies either
-            self._kept = full_out[-1]
+            self._kept, self._kept_returned = full_out[-1], True
             return full_out
         s = self.upscaler.native_scale
         out: torch.Tensor | None = None
@@ -228,8 +229,11 @@ class RegionReuse:
             if plan.full:
                 assert full_out is not None
                 self._kept = full_out[full.index(i)]  # a row of its own: safe to write into
+                self._kept_returned = False
             else:
                 assert self._kept is not None
+                if plan.regions and self._kept_returned:  # copy on write: it was handed on
+                    self._kept, self._kept_returned = self._kept.clone(), False
                 for region in plan.regions:
                     self._compute(lr[i], region, s)
             if out is None:
