@@ -10,13 +10,15 @@ the share of the input pixels the windows hold (whole frames count whole: the fi
 refreshes and the frames whose windows pass :data:`~vidsr.reuse.regions.REGION_SHARE`), the
 frames computed whole, and the frames skipped (no tile changed).
 
-Candidates are ``BLOCK:LEVEL[:PEAK]`` (block side, mean threshold, pixel threshold, in levels of
-255) or ``BLOCK:noiseK:FLOOR:CAP[:PEAK]``: the mean threshold follows the frame's own coding
-noise, K times the median over the frame of the blocks' mean |difference| from the previous
-frame, kept within FLOOR .. CAP.
+Candidates are ``BLOCK:LEVEL[:PEAK[:SHIFT]]`` (block side, mean threshold, pixel threshold,
+threshold of the block's signed mean difference, in levels of 255) or
+``BLOCK:noiseK:FLOOR:CAP[:PEAK]``: the mean threshold follows the frame's own coding noise, K
+times the median over the frame of the blocks' mean |difference| from the previous frame, kept
+within FLOOR .. CAP.
 
     .venv/bin/python scripts/bench_reuse_share.py [--clips chaplin,bbb,...] [--frames 40]
-        [--candidates 1:0 8:1 8:1:16 8:noise3:0.5:2] [--tiles 16 32] [--json out.json]
+        [--candidates 1:0 8:1 8:1:16 8:noise3:0.5:2] [--tiles 16 32] [--reach PX]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -80,8 +82,9 @@ class Candidate:
             if peak is not None:
                 label += f", pixel > {peak:g}"
             return cls(label, crit, k, floor, cap)
-        peak = float(parts[2]) if len(parts) > 2 else None
-        crit = Criterion(block=block, level=float(parts[1]), peak=peak)
+        peak = float(parts[2]) if len(parts) > 2 and parts[2] else None
+        shift = float(parts[3]) if len(parts) > 3 else None
+        crit = Criterion(block=block, level=float(parts[1]), peak=peak, shift=shift)
         return cls(crit.describe(), crit)
 
     def level_for(self, frame: torch.Tensor, previous: torch.Tensor | None) -> Criterion:
@@ -155,10 +158,13 @@ def main() -> None:
     p.add_argument("--max-height", type=int, default=360)
     p.add_argument("--candidates", nargs="*", default=DEFAULT_CANDIDATES)
     p.add_argument("--tiles", type=int, nargs="*", default=[16, 32])
+    p.add_argument("--reach", type=int, default=None, help="context in px (the model's)")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     info = load_model("realesr-animevideov3", device="cpu", precision="fp32").info
     reach, multiple = info.receptive_field, info.multiple
+    if args.reach is not None:  # what the receptive field costs: 0 counts the changed tiles
+        reach = args.reach
     print(f"receptive field {reach} px, input multiple {multiple}")
     candidates = [Candidate.parse(c) for c in args.candidates]
     rows = []

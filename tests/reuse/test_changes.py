@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import torch
 
 from tests.reuse.conftest import (
     DOT_BLOCK,
     MOVING_FROM,
+    WIDTH,
     decoded_rgb,
     noisy_with_dot,
+    still_and_moving,
     write_still_and_moving,
 )
 from vidsr.reuse.changes import changed_blocks, changed_pixels, changed_tiles, dilate
@@ -64,18 +67,44 @@ def test_scattered_coding_noise_is_no_change_but_a_small_moving_dot_is(tmp_path)
         # passes the pixel threshold
         blocks = changed_blocks(lr[k], lr[k - 1], criterion)[::32, ::32]
         assert torch.equal(blocks, expected), f"frame {k}"
-        assert not changed_blocks(lr[k], lr[k - 1], replace(criterion, peak=None)).any()
+        assert not changed_blocks(lr[k], lr[k - 1], replace(criterion, peak=None, shift=None)).any()
 
 
 def test_block_references_bound_slow_drift():
     """A block creeping up 0.3 levels a frame changes once its mean passes the level
-    against the reference it was last computed from, not the frame before."""
-    criterion = criterion_for(1.0)
-    reference = torch.full((3, 32, 32), 0.5)
-    changed_at = []
-    for k in range(1, 12):
-        frame = reference.new_full((3, 32, 32), 0.5 + k * 0.3 / 255)
-        if changed_blocks(frame, reference, criterion).all():
-            changed_at.append(k)
-            reference = frame
-    assert changed_at == [4, 8]
+    against the reference it was last computed from, not the frame before; with the shift
+    rule (a quarter of the level, signed) the bound is tighter."""
+
+    def changes(criterion):
+        reference = torch.full((3, 32, 32), 0.5)
+        changed_at = []
+        for k in range(1, 12):
+            frame = reference.new_full((3, 32, 32), 0.5 + k * 0.3 / 255)
+            if changed_blocks(frame, reference, criterion).all():
+                changed_at.append(k)
+                reference = frame
+        return changed_at
+
+    assert changes(replace(criterion_for(1.0), shift=None)) == [4, 8]
+    assert changes(criterion_for(1.0)) == list(range(1, 12))  # 0.3 > 0.25 every frame
+    assert changes(criterion_for(2.0)) == [2, 4, 6, 8, 10]  # 0.5: every other frame
+
+
+def fading(i: int) -> np.ndarray:
+    """RGB frame ``i`` of a fade: the still texture brightened by one level a frame."""
+    rgb = still_and_moving(0)[:, :MOVING_FROM]
+    return np.pad(rgb + np.uint8(i), ((0, 0), (0, WIDTH - MOVING_FROM), (0, 0)), mode="edge")
+
+
+def test_a_slow_fade_changes_every_block_at_once(tmp_path):
+    """One level a frame is under ``--reuse 2``'s mean threshold, so without the shift rule
+    the blocks lag the fade until it has drifted past the level (bbb's fade lost 0.4-0.6 dB);
+    the block's signed mean catches it at the first frame, while coding noise (the test above)
+    averages out in it."""
+    lr = decoded_rgb(write_still_and_moving(tmp_path / "fade.mp4", 4, picture=fading))
+    criterion = criterion_for(2.0)
+    assert criterion.shift == 0.5
+    for k in range(1, len(lr)):
+        assert changed_blocks(lr[k], lr[k - 1], criterion).all(), f"frame {k}"
+    without = replace(criterion, shift=None)
+    assert not changed_blocks(lr[1], lr[0], without).any()

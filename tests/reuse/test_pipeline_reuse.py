@@ -9,7 +9,7 @@ import pytest
 
 from tests.clips import video_times
 from tests.jobs.conftest import assert_same_frames, decoded_frames
-from tests.reuse.conftest import MOVING_FROM, write_still_and_moving
+from tests.reuse.conftest import MOVING_FROM, still_and_moving, write_still_and_moving
 from vidsr.config import UpscaleOptions
 from vidsr.errors import CancelledError, InvalidOptionError
 from vidsr.jobs import JobOptions, run_job
@@ -67,3 +67,21 @@ def test_job_with_reuse_resumed_or_parallel_equals_uninterrupted(tmp_path):
     parallel = tmp_path / "parallel.mp4"
     run_job(str(clip), str(parallel), options, replace(job, workers=2))
     assert_same_frames(parallel, reference)
+
+
+def test_default_reuse_skips_exact_repeats_and_changes_no_output(tmp_path):
+    """The default (``--reuse auto``: repeats): a lossless clip on twos (every picture held
+    for two frames, as animation is drawn) runs the model on half its frames, and the output,
+    temporal stage on, equals ``--reuse off`` bit for bit, with the same timestamps."""
+    clip = write_still_and_moving(
+        tmp_path / "twos.mp4", 12, picture=lambda i: still_and_moving(i // 2)
+    )
+    options = UpscaleOptions.of(model="vidsr-bi-x2", precision="fp32", codec="ffv1")
+    assert options.reuse == "auto" and options.temporal.level == "auto"
+    on, off = tmp_path / "on.mkv", tmp_path / "off.mkv"
+    stats = Pipeline(options).run(str(clip), str(on))
+    Pipeline(options.changed(reuse="off")).run(str(clip), str(off))
+    assert stats.reuse is not None
+    assert (stats.reuse.frames, stats.reuse.frames_skipped) == (12, 6)
+    assert_same_frames(on, off)
+    assert video_times(on) == video_times(clip)

@@ -8,7 +8,7 @@ import torch
 
 from tests.reuse.conftest import MOVING_FROM, decoded_rgb
 from vidsr.models import load_model
-from vidsr.reuse.level import Criterion, criterion_for
+from vidsr.reuse.level import REPEATS, Criterion, criterion_for
 from vidsr.reuse.regions import RegionReuse, region_reuse
 
 EXACT = Criterion()
@@ -104,3 +104,27 @@ def test_a_returned_frame_is_never_written_later(still_clip, small_model):
     assert reuse.counters.frames_full == 1
     assert not torch.equal(second, before)  # the moving square did change
     assert torch.equal(first, before)
+
+
+def test_repeats_skip_only_exact_repeats_and_compute_everything_else_whole(
+    still_clip, small_model, counting
+):
+    """``--reuse repeats`` (the default): a frame equal to the last one computed takes its
+    output bit for bit; a frame that differs anywhere, by one pixel of one level, is computed
+    whole, never in windows."""
+    lr = decoded_rgb(still_clip)[:3]
+    touched = lr[2].clone()
+    touched[1, 40, 20] += 1 / 255  # one level on one pixel of the still part
+    frames = torch.stack([lr[0], lr[0], lr[1], lr[1], lr[1], lr[2], touched])
+    reuse = region_reuse(small_model, "repeats")
+    assert reuse is not None and region_reuse(small_model, "auto").criterion == REPEATS
+    out = torch.cat([reuse(frames[i : i + 1]) for i in range(len(frames))])
+    c = reuse.counters
+    assert (c.frames, c.frames_full, c.frames_skipped) == (7, 4, 3)
+    assert c.pixel_fraction == 4 / 7
+    assert counting.calls == 4 and counting.pixels == 4 * lr[0].numel() // 3  # whole frames
+    for a, b in ((1, 0), (3, 2), (4, 2)):
+        assert torch.equal(out[a], out[b])
+    full = torch.cat([small_model(f[None]) for f in frames])
+    assert torch.equal(out, full)  # batch 1 both ways: the same computation, bit for bit
+    assert not torch.equal(out[6], out[5])

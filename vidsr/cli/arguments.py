@@ -85,13 +85,15 @@ def add_batch_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup
 
 def add_reuse_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--reuse auto|off|LEVEL`` (``upscale``, ``bench``, ``eval --video``)."""
-    from vidsr.reuse.level import AUTO_REUSE, BLOCK, MAX_LEVEL, PEAK_RATIO
+    from vidsr.reuse.level import AUTO_REUSE, BLOCK, MAX_LEVEL, PEAK_RATIO, SHIFT_RATIO
 
     parser.add_argument(
         "--reuse",
         default="auto",
-        help=f"compute only the regions whose input changed and keep the output of the rest: "
-        f"auto ({AUTO_REUSE}), off or LEVEL in 0-{MAX_LEVEL:g}: a {BLOCK}x{BLOCK} block of the "
-        f"input changed when its mean |difference| on a channel passes LEVEL (of 255) or one "
-        f"pixel's passes {PEAK_RATIO:g} x LEVEL (0: exact repeats only)",
+        help=f"compute only what changed and keep the output of the rest: auto ({AUTO_REUSE}), "
+        f"off, repeats (a frame that repeats the last one exactly skips the model; the output is "
+        f"bit for bit the full computation's) or LEVEL in 0-{MAX_LEVEL:g}: only the regions "
+        f"whose input changed run; a {BLOCK}x{BLOCK} block changed when its mean |difference| "
+        f"on a channel passes LEVEL (of 255), its mean difference LEVEL/{SHIFT_RATIO:g} or one "
+        f"pixel's {PEAK_RATIO:g} x LEVEL (0: exactly equal blocks only)",
     )

@@ -3,7 +3,8 @@ was computed, widened by the network's receptive field.
 
 The input is judged in square blocks (:class:`Criterion`): a block *changes* when the mean
 |difference| between its pixels and their references, on any RGB channel, passes the block
-threshold, or when any one pixel passes the peak threshold. Averaging over a block lets the
+threshold, when its mean signed difference passes the shift threshold (a uniform brightness
+change: a fade), or when any one pixel passes the peak threshold. Averaging over a block lets the
 scattered updates of a level or two that a codec makes on still pictures cancel out, where a
 moving edge or object does not. When a block changes, its pixels' references become their new
 values; a block that does not change keeps its references, however long. A tile counts as
@@ -12,7 +13,8 @@ changed when any pixel within ``reach`` pixels of it lies in a changed block.
 The drift bound: a kept tile output was computed from inputs whose blocks were within the
 thresholds of their references, and the current inputs are within them too, so each block of
 the current input differs from what the kept output was computed from by at most twice the
-block threshold in mean and twice the peak threshold at any pixel, however long the tile is
+block threshold in mean (twice the shift threshold in brightness) and twice the peak threshold
+at any pixel, however long the tile is
 kept (slow drift passes a threshold, changes the block and recomputes its tiles). With block 1
 and threshold 0 only exactly equal inputs are reused.
 """
@@ -45,6 +47,9 @@ def changed_blocks(
         return diff.amax(dim=0) > criterion.level
     mean = F.avg_pool2d(diff[None], b, ceil_mode=True)[0].amax(dim=0)
     blocks = mean > criterion.level
+    if criterion.shift is not None:
+        signed = F.avg_pool2d((current - reference)[None], b, ceil_mode=True)[0]
+        blocks |= signed.abs_().amax(dim=0) * 255.0 > criterion.shift
     if criterion.peak is not None:
         blocks |= F.max_pool2d(diff[None], b, ceil_mode=True)[0].amax(dim=0) > criterion.peak
     return blocks.repeat_interleave(b, 0).repeat_interleave(b, 1)[:h, :w]

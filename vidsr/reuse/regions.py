@@ -143,6 +143,12 @@ class ReusePlanner:
             self._since_full = 0
             return _Plan(full=True)
         self._since_full += 1
+        if self.criterion.whole:  # an exact repeat, or the whole frame
+            if torch.equal(frame, self._reference):
+                return _Plan(full=False)
+            self._reference = frame.clone()
+            self._since_full = 0
+            return _Plan(full=True)
         changed = changed_blocks(frame, self._reference, self.criterion)
         # the references follow every block that changed, so a kept output stays within the
         # thresholds of the inputs it came from (see vidsr.reuse.changes)
