@@ -161,3 +161,26 @@ def test_importing_the_bench_module_loads_neither_torch_nor_pyav():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_reuse_is_reported_with_its_saving_only_when_something_was_reused(
+    tiny, tmp_path, one_thread
+):
+    """The default reuse (exact repeats) is measured against ``--reuse off``: a clip on twos
+    skips half its frames and the report gives the saving; a clip with no repeat says nothing
+    was reused instead of a ratio that would be the runs' spread."""
+    from tests.reuse.conftest import still_and_moving, write_still_and_moving
+
+    options = UpscaleOptions.of(model="vidsr-bi-x2", precision="fp32", temporal="off", **FAST)
+    twos = write_still_and_moving(
+        tmp_path / "twos.mp4", 8, picture=lambda i: still_and_moving(i // 2)
+    )
+    r = bench.run_bench(str(twos), options, frames=8)
+    assert r["reuse"]["frames_skipped"] == 4 and r["reuse"]["pixel_fraction"] == 0.5
+    assert r["whole_without_reuse_s"] > 0 and r["reuse_model_saved"] is not None
+    line = next(x for x in bench.format_table(r).splitlines() if x.startswith("reuse"))
+    assert "4 of 8 frames skipped" in line and "whole" in line and "x" in line
+    none = bench.run_bench(str(tiny), options, frames=8)
+    assert none["reuse"]["frames_skipped"] == 0 and none["reuse"]["pixel_fraction"] == 1.0
+    line = next(x for x in bench.format_table(none).splitlines() if x.startswith("reuse"))
+    assert "nothing reused" in line and "whole" not in line

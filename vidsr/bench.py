@@ -746,13 +746,19 @@ def format_table(result: dict[str, Any]) -> str:
     reuse = result.get("reuse")
     if reuse:
         saved = result.get("reuse_model_saved")
-        lines.append(
+        counts = (
             f"reuse                              {reuse['tile_fraction']:.0%} of tiles computed, "
             f"{reuse['frames_skipped']} of {reuse['frames']} frames skipped, "
             f"{reuse['pixel_fraction']:.0%} of the model's pixels"
-            + (f"; model time {saved:.0%} lower" if saved is not None else "")
-            + (f", whole {result['reuse_speedup']:.2f}x" if "reuse_speedup" in result else "")
         )
+        if reuse["pixel_fraction"] >= 1.0:  # the same work both ways: a ratio would be noise
+            lines.append(counts + "; nothing reused, so no time is saved (the runs' spread)")
+        else:
+            lines.append(
+                counts
+                + (f"; model time {saved:.0%} lower" if saved is not None else "")
+                + (f", whole {result['reuse_speedup']:.2f}x" if "reuse_speedup" in result else "")
+            )
     if "temporal_share" in result:
         lines.append(
             f"temporal stage share               {result['temporal_share']:.0%} of the whole "
