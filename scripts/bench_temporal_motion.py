@@ -85,6 +85,9 @@ TUNINGS: dict[str, Tuning] = {
     "struct": dataclasses.replace(FAITHFUL, **_LOOSE, struct_tau=3.0, struct_radius=3.0),
     "occlusion": dataclasses.replace(FAITHFUL, **_LOOSE, occlusion_flow=1.0),
     "gain": dataclasses.replace(_ADAPTIVE, fade_gain=True),
+    # during a fade the residual's smooth part whole, its edges thresholded (sigma in LR px)
+    "fade-smooth-2": Tuning(recon_fade_sigma=2.0),
+    "fade-smooth-4": Tuning(recon_fade_sigma=4.0),
 }
 
 

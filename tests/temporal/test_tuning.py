@@ -29,7 +29,8 @@ def test_digest_follows_the_tuning() -> None:
     assert tuning_digest(dataclasses.replace(LOCAL, moving_radius=1.0)) != tuning_digest(LOCAL)
     knobs = [{"struct_tau": 3.0}, {"occlusion_flow": 1.0}, {"recon_moving": 0.0},
              {"recon_fade": 0.0}, {"fade_gain": True}, {"recon_to_sr": True},
-             {"recon_to_sr_unblended": False}, {"tau_noise": 2.0}]  # fmt: skip
+             {"recon_to_sr_unblended": False}, {"tau_noise": 2.0},
+             {"recon_fade_sigma": 4.0}]  # fmt: skip
     digests = {tuning_digest(dataclasses.replace(Tuning(), **k)) for k in knobs}
     assert len(digests) == len(knobs) and tuning_digest() not in digests
 

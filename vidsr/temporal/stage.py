@@ -279,8 +279,14 @@ class TemporalStabilizer:
             gain = res.mean(dim=(1, 2), keepdim=True)
             res = res - gain
             fading = t.recon_fade > 0 and self._brightness_change() > t.recon_fade
-            level = 0.0 if fading else t.recon_shrink * float(res.abs().median())
-            soft = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
+            if fading and t.recon_fade_sigma > 0:  # the fade's smooth part whole, edges not
+                smooth = _blurred(res, t.recon_fade_sigma)
+                edges = res - smooth
+                level = t.recon_shrink * float(edges.abs().median())
+                soft = edges.sign() * (edges.abs() - level).clamp_(min=0.0) + smooth + gain
+            else:
+                level = 0.0 if fading else t.recon_shrink * float(res.abs().median())
+                soft = res.sign() * (res.abs() - level).clamp_(min=0.0) + gain
             if t.recon_moving > 0:  # where the input moves, the whole residual goes back
                 moves = torch.from_numpy(self._moving(res.shape[-2:])).to(res.device)
                 return soft + (res + gain - soft) * moves
@@ -343,3 +349,10 @@ class TemporalStabilizer:
             step = nxt.back.flow_an  # type: ignore[union-attr]
             back = step + remap(back, step)
         return self._motion.pair(frames[0].lr_y, frames[-1].lr_y, fwd, back, self._factor or 1.0)
+
+
+def _blurred(planes: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(C, h, w) float32 planes blurred by a Gaussian of ``sigma`` pixels (edges reflected)."""
+    hwc = np.ascontiguousarray(planes.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy())
+    out = cv2.GaussianBlur(hwc, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return torch.from_numpy(out.reshape(hwc.shape)).permute(2, 0, 1).to(planes.device)

@@ -63,6 +63,10 @@ class Tuning:
     # during a fade (mean luma of consecutive frames blended changing by more than this share
     # of it) the whole residual goes back: it is the neighbours' brightness, not noise (0: off)
     recon_fade: float = 0.05
+    # during a fade only the residual's smooth part (Gaussian, this sigma in LR px) goes back
+    # whole, the rest is soft-thresholded as on still areas: the fade is a smooth brightness
+    # change, the coded input's block edges are not (issue 14: rotate-bunny CRF 35; 0: inert)
+    recon_fade_sigma: float = field(default=0.0, metadata=INERT)
     # per-region tolerance (issue 14, measured, not the default): where the flow says the area
     # moves, tau_min and detail_tau fall to the tight values below; 0 (inert): one tolerance
     tight_tau_min: float = field(default=0.0, metadata=INERT)
