@@ -178,6 +178,9 @@ def test_reuse_is_reported_with_its_saving_only_when_something_was_reused(
     r = bench.run_bench(str(twos), options, frames=8)
     assert r["reuse"]["frames_skipped"] == 4 and r["reuse"]["pixel_fraction"] == 0.5
     assert r["whole_without_reuse_s"] > 0 and r["reuse_model_saved"] is not None
+    # the FLOP rate counts the frames the network ran on, not the skipped ones
+    rate = r["model_gflop_per_frame"] * 4 / r["stages"]["model"]["s"]
+    assert r["model_gflops"] == pytest.approx(rate)
     line = next(x for x in bench.format_table(r).splitlines() if x.startswith("reuse"))
     assert "4 of 8 frames skipped" in line and "whole" in line and "x" in line
     none = bench.run_bench(str(tiny), options, frames=8)

@@ -560,6 +560,10 @@ def run_bench(
         model_s = stages["model"]["s"]
         whole_s = best_whole["whole_s"]
         flops = model_flops(upscaler, v.height, v.width)
+        reused = best_whole["reuse"]
+        # the frames' worth of pixels the network ran on (reuse skips some; the stage run
+        # plans the same frames the same way)
+        computed = count * (reused["pixel_fraction"] if reused else 1.0)
         height, width = upscaler.output_size(v.height, v.width)
         result.update(
             frames=count,
@@ -579,10 +583,12 @@ def run_bench(
             stages=stages,
             stage_sum_s=sum(s["s"] for s in stages.values()),
             model_gflop_per_frame=None if flops is None else flops / 1e9,
-            model_gflops=None if flops is None or model_s <= 0 else flops * count / model_s / 1e9,
+            model_gflops=None
+            if flops is None or model_s <= 0
+            else flops * computed / model_s / 1e9,
             model_gflop_per_cpu_s=None
             if flops is None or stages["model"]["cpu_s"] <= 0
-            else flops * count / stages["model"]["cpu_s"] / 1e9,
+            else flops * computed / stages["model"]["cpu_s"] / 1e9,
             baseline=None,
         )
         if best_off is not None:  # what the temporal stage adds to the pipeline's time
