@@ -426,3 +426,32 @@ def test_history_detail_weight_weighs_the_history_alone(moving) -> None:
     assert torch.equal(out(2), out(2, history_detail_weight=same))
     assert not torch.allclose(out(2), out(2, history_detail_weight=2.0), atol=1e-3)
     assert torch.equal(out(0, history_detail_weight=2.0), out(0, detail_weight=2.0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exact_repeats_are_held_without_full_resolution_work(moving, backend, monkeypatch):
+    """Animation on twos: a frame whose input and SR frame repeat the previous one exactly
+    takes the previous output bit for bit and skips the blend, the same whatever the batching;
+    the frames that change are blended; with no look-ahead nothing is held."""
+    from vidsr.temporal import blend_cpu, blend_torch
+
+    _, lr, sr = moving
+    twos = torch.tensor([0, 0, 1, 1, 2, 2, 2, 3, 4, 4])
+    lr2, sr2 = lr[twos].contiguous(), sr[twos].contiguous()
+    module = blend_cpu if backend == "opencv" else blend_torch
+    builds = []
+    real = module.build
+    monkeypatch.setattr(module, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    stab = TemporalStabilizer("medium", 2, backend=backend)
+    out = run(stab, lr2, sr2, 3)
+    repeats = [k for k in range(1, len(twos)) if twos[k] == twos[k - 1]]
+    assert stab.repeats == len(repeats) == 5 and len(builds) == len(twos) - 5
+    for k in range(1, len(twos)):
+        assert torch.equal(out[k], out[k - 1]) is (k in repeats), k
+    for batch in (1, 4, len(twos)):
+        again = run(TemporalStabilizer("medium", 2, backend=backend), lr2, sr2, batch)
+        assert torch.allclose(again, out, atol=1e-6)
+    builds.clear()
+    none = TemporalStabilizer("medium", 0, backend=backend)
+    run(none, lr2, sr2, 3)
+    assert none.repeats == 0 and len(builds) == len(twos)

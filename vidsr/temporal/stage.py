@@ -16,7 +16,9 @@ but not move the picture away from what the current frame shows. The warp tolera
 and follows the coding noise (a multiple of the median warp error), so what moves and changes
 shape is not blended with what was behind it (issue 14). Where the input
 is still, the output then keeps its previous value unless the blend moved further than about a
-level (the hold: coding noise on a still picture changes the blend by less). Scene cuts reset
+level (the hold: coding noise on a still picture changes the blend by less). A frame whose
+input and SR frame repeat the previous one exactly (animation on twos, held titles; with a
+look-ahead) takes the previous output as it is, with no full-resolution work. Scene cuts reset
 the state, so nothing crosses a cut.
 
 The stage itself (buffer, look-ahead, cuts, what each frame is blended with, the hold's limit);
@@ -66,6 +68,7 @@ class _Entry:
     ahead: Pair | None = None  # previous frame's view of this one (flow prev -> this)
     change: float = 0.0  # mean luma change from the previous frame, relative to this one's
     sr_residual: torch.Tensor | None = None  # what the SR frame fails to explain of lr
+    repeat: bool = False  # input and SR frame exactly the previous frame's (no cut between)
 
 
 class TemporalStabilizer:
@@ -105,6 +108,7 @@ class TemporalStabilizer:
         self._motion = Motion(self.tuning)
         self._like = torch.empty(0, 3, 0, 0)
         self.cuts = 0  # scene cuts detected so far (not reset)
+        self.repeats = 0  # exact repeats held without blending so far (not reset)
         self.reset()
 
     def reset(self) -> None:
@@ -117,6 +121,7 @@ class TemporalStabilizer:
         self._on_device = False  # the full-resolution work runs on the SR frames' device
         self._blend: Blend = blend_cpu  # where it runs: blend_cpu or blend_torch
         self._own_share: np.ndarray | None = None  # see _share
+        self._held: torch.Tensor | None = None  # the last output, kept while repeats follow
 
     def bytes_per_pixel(self, batch: int = 1) -> int:
         """Memory the stage holds per output pixel at most, fed ``batch`` frames at a time.
@@ -124,7 +129,8 @@ class TemporalStabilizer:
         Buffered SR frames (up to look-ahead + batch), the history and the one being built
         (12 bytes each: two bands of three 16-bit channels), the last output for the hold (6:
         three 16-bit channels), the float frames it returns (12 bytes each) and the
-        reconstruction check's bicubic reduction of one frame (3: a quarter frame). That is host
+        reconstruction check's bicubic reduction of one frame (3: a quarter frame); the output
+        held for exact repeats (12) only lives while no history is built. That is host
         memory on the OpenCV path; the torch path keeps its frames on the device (24 bytes
         each, float32).
         """
@@ -189,6 +195,10 @@ class TemporalStabilizer:
     def _append(self, y: np.ndarray, frame: Split | DeviceSplit, lr: torch.Tensor) -> None:
         entry = _Entry(y, frame, lr)
         prev = self._last_y
+        # with a look-ahead the previous frame is always still pending here, and this one is
+        # when the previous is emitted, so what is held does not depend on the batching
+        if self.lookahead > 0 and self._pending and _same(self._pending[-1], entry):
+            entry.repeat = True  # its motion is still measured: later frames chain through it
         if prev is not None:
             back = self._motion.flow(y, prev)
             fwd = self._motion.flow(prev, y)
@@ -196,6 +206,7 @@ class TemporalStabilizer:
             if entry.back.cut:
                 self.cuts += 1
                 entry.back = None
+                entry.repeat = False
             else:
                 entry.ahead = self._motion.pair(prev, y, fwd, back, self._factor or 1.0)
                 mean = float(y.mean())
@@ -222,14 +233,23 @@ class TemporalStabilizer:
         h, w = first.frame.size
         out = torch.empty((count, 3, h, w), dtype=torch.float32, device=first.lr.device)
         for i in range(count):  # the oldest pending frame, blended with what it may use
-            limit = self._hold_limit()
-            sources = self._sources()
-            self._own_share = self._share(sources)
-            self._history, self._shown = self._blend.build(
-                out[i], self._pending[0].frame, sources, limit, self._shown,  # type: ignore[arg-type]
-                self._residual, self.tuning,
-            )  # fmt: skip
+            if self._pending[0].repeat and self._held is not None:  # an exact repeat: held
+                out[i] = self._held  # no full-resolution work; history and hold unchanged
+                self.repeats += 1
+            else:
+                limit = self._hold_limit()
+                sources = self._sources()
+                self._own_share = self._share(sources)
+                self._history, self._shown = self._blend.build(
+                    out[i], self._pending[0].frame, sources, limit, self._shown,  # type: ignore[arg-type]
+                    self._residual, self.tuning,
+                )  # fmt: skip
             self._pending.pop(0)
+            following = self._pending[0].repeat if self._pending else False
+            if not following:
+                self._held = None
+            elif self._held is None:  # the next frame repeats this one: keep its output
+                self._held = out[i].clone()
         return out.to(device=self._like.device, dtype=self._like.dtype)
 
     def _sources(self) -> list[tuple[Split | DeviceSplit, np.ndarray, np.ndarray, float]]:
@@ -356,3 +376,16 @@ def _blurred(planes: torch.Tensor, sigma: float) -> torch.Tensor:
     hwc = np.ascontiguousarray(planes.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy())
     out = cv2.GaussianBlur(hwc, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     return torch.from_numpy(out.reshape(hwc.shape)).permute(2, 0, 1).to(planes.device)
+
+
+def _same(a: _Entry, b: _Entry) -> bool:
+    """Whether two entries hold exactly the same input and SR frame (a repeat: its output is
+    the previous output, so nothing at full resolution is computed for it)."""
+    if not torch.equal(a.lr, b.lr):
+        return False
+    fa, fb = a.frame, b.frame
+    if isinstance(fa, Split) and isinstance(fb, Split):
+        return np.array_equal(fa.low, fb.low) and np.array_equal(fa.detail, fb.detail)
+    if isinstance(fa, DeviceSplit) and isinstance(fb, DeviceSplit):
+        return torch.equal(fa.low, fb.low) and torch.equal(fa.detail, fb.detail)
+    return False
