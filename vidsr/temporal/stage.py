@@ -155,10 +155,12 @@ class TemporalStabilizer:
         lumas = luma_u8(lr, self._factor)
         frames = self._blend.split_frames(sr, lr)
         for i, (y, (frame, small)) in enumerate(zip(lumas, frames, strict=True)):
-            self._append(y, frame, small)
+            entry = self._append(y, frame, small)
             t = self.tuning
-            if (t.recon_to_sr or t.recon_to_sr_unblended) and t.recon_project:
-                self._pending[-1].sr_residual = blend_torch.residual(sr[i], small)
+            if entry.repeat:  # the previous frame's residual: the same frames give the same
+                entry.sr_residual = self._pending[-2].sr_residual
+            elif (t.recon_to_sr or t.recon_to_sr_unblended) and t.recon_project:
+                entry.sr_residual = blend_torch.residual(sr[i], small)
         return self._emit(final=False)
 
     def flush(self) -> torch.Tensor:
@@ -192,13 +194,14 @@ class TemporalStabilizer:
         if self._pending and tuple(sr.shape[-2:]) != self._pending[0].frame.size:
             raise InvalidOptionError("frame size changed inside a segment: call flush() first")
 
-    def _append(self, y: np.ndarray, frame: Split | DeviceSplit, lr: torch.Tensor) -> None:
+    def _append(self, y: np.ndarray, frame: Split | DeviceSplit, lr: torch.Tensor) -> _Entry:
         entry = _Entry(y, frame, lr)
         prev = self._last_y
         # with a look-ahead the previous frame is always still pending here, and this one is
         # when the previous is emitted, so what is held does not depend on the batching
         if self.lookahead > 0 and self._pending and _same(self._pending[-1], entry):
             entry.repeat = True  # its motion is still measured: later frames chain through it
+            entry.frame = self._pending[-1].frame  # one copy of the frame buffered, not two
         if prev is not None:
             back = self._motion.flow(y, prev)
             fwd = self._motion.flow(prev, y)
@@ -213,6 +216,7 @@ class TemporalStabilizer:
                 entry.change = abs(mean - float(prev.mean())) / max(mean, 1.0)
         self._last_y = y
         self._pending.append(entry)
+        return entry
 
     def _ready(self, i: int) -> bool:
         """Pending frame ``i`` has all the look-ahead it can get."""
