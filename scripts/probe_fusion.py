@@ -8,9 +8,10 @@ network stays frozen, so the features are computed once and training is cheap on
 
 Training data as ``configs/train/vidsr-vsr-x4.yaml`` makes it: half sequences generated from the
 training images by known motion, half cut from the high-resolution clips (bbb, rotate-bunny,
-fire2), x4 MATLAB bicubic, lossless. Evaluation: the held-out clips of
-``scripts/bench_multiframe.py`` (never fire2 or the bunnies). Prints, per clip and degradation,
-the Y-PSNR gain over per-frame SR of the back-projection and of the trained network.
+fire2), x4 MATLAB bicubic, lossless (with ``--coded``, that share coded with libx264 at CRF
+18-35). Evaluation: the held-out clips of ``scripts/bench_multiframe.py`` (never fire2 or the
+bunnies). Prints, per clip and degradation, the Y-PSNR gain over per-frame SR of the
+back-projection and of the trained network.
 
     .venv/bin/python scripts/probe_fusion.py [--samples 4000] [--steps 1500]
         [--clips cars,foreman,chaplin,ucf_makeup,interlaced] [--degradations lossless,crf28]
@@ -85,11 +86,14 @@ def features(upscaler, lr: torch.Tensor, t: int, aligner: NeighbourAligner) -> d
     return {"lr": _u8(lr[t]), "sr": _u8(sr), "bp": _u8(bp_t), "trust": trust}
 
 
-def _make(job: tuple[int, int, str]) -> dict:
-    """``count`` training samples from ``seed`` (run in a worker process, one thread)."""
-    count, seed, model = job
+def _make(job: tuple[int, int, str, float]) -> dict:
+    """``count`` training samples from ``seed`` (run in a worker process, one thread); a
+    ``coded`` share of the sequences are coded with libx264 at CRF 18-35 first."""
+    count, seed, model, coded = job
     torch.set_num_threads(1)
+    from vidsr.media.roundtrip import h264_roundtrip
     from vidsr.models import load_model
+    from vidsr.quality.video import to_uint8
     from vidsr.training.data import dihedral
     from vidsr.training.sequences import clip_sequence, load_clip, make_sequence
 
@@ -111,6 +115,9 @@ def _make(job: tuple[int, int, str]) -> dict:
             hr, lr = make_sequence(dihedral(images[i], k).contiguous(), 4, (CROP, CROP), 1, g)
         if hr[1].std() < 0.03:  # flat (the bunnies' black fade-in, sky): nothing to learn
             continue
+        if float(torch.rand(1, generator=g)) < coded:
+            crf = int(torch.randint(18, 36, (1,), generator=g))
+            lr = to_float(h264_roundtrip(to_uint8(lr), crf)[0])
         for key, value in features(upscaler, lr, 1, aligner).items():
             rows[key].append(value)
         rows["hr"].append(_u8(hr[1]))
@@ -151,13 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", default="cars,foreman,chaplin,ucf_makeup,interlaced")
     parser.add_argument("--degradations", default="lossless,crf28")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--coded", type=float, default=0.0, help="share of coded sequences")
     parser.add_argument("--save", type=Path)
     args = parser.parse_args(argv)
     if not motion_bench.DATA.is_dir():
         print(f"no shared data at {motion_bench.DATA}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    jobs = [(args.samples // args.workers, 100 + i, args.model) for i in range(args.workers)]
+    jobs = [
+        (args.samples // args.workers, 100 + i, args.model, args.coded) for i in range(args.workers)
+    ]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         parts = pool.map(_make, jobs)
     data = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
