@@ -11,9 +11,10 @@ training images by known motion, half cut from the high-resolution clips (bbb, r
 fire2), x4 MATLAB bicubic, lossless (with ``--coded``, that share coded with libx264 at CRF
 18-35). Evaluation: the held-out clips of ``scripts/bench_multiframe.py`` (never fire2 or the
 bunnies). Prints, per clip and degradation, the Y-PSNR gain over per-frame SR of the
-back-projection and of the trained network.
+back-projection, of the trained network, and of the default temporal stage on each.
 
     .venv/bin/python scripts/probe_fusion.py [--samples 4000] [--steps 1500]
+        [--coded 0.5] [--save w.pth | --load w.pth]
         [--clips cars,foreman,chaplin,ucf_makeup,interlaced] [--degradations lossless,crf28]
 """
 
@@ -149,6 +150,30 @@ def train(data: dict, steps: int, seed: int = 0) -> Fusion:
     return net.eval()
 
 
+def evaluate(net: Fusion, upscaler, name: str, deg: str, frames: int) -> list[float]:
+    """Mean Y-PSNR gains over per-frame SR, frames 1..``frames``: back-projection, the trained
+    network, the temporal stage (default tuning) on per-frame SR and on the trained frames."""
+    hr, _ = motion_bench.ground_truth(name, frames + 2)
+    truth = to_float(hr)[1:-1]
+    lr = to_float(motion_bench.make_input(hr, deg))
+    aligner, srs, bps, outs = NeighbourAligner(), [], [], []
+    for t in range(1, len(lr) - 1):
+        x = {k: v[None] for k, v in features(upscaler, lr, t, aligner).items()}
+        f = {k: x[k].float() / 255 for k in ("lr", "sr", "bp")}
+        with torch.inference_mode():
+            out = net(f["lr"], f["sr"], f["bp"], x["trust"].float()).clamp(0, 1)
+        srs.append(f["sr"][0])
+        bps.append(f["bp"][0])
+        outs.append((out[0] * 255).round() / 255)
+    tuning = motion_bench.TUNINGS["default"]
+    sr, lr = torch.stack(srs), lr[1:-1]
+    methods = [torch.stack(bps), torch.stack(outs), motion_bench.stabilise(lr, sr, tuning)[0]]
+    methods.append(motion_bench.stabilise(lr, methods[1], tuning)[0])
+    score = lambda v: np.mean([psnr_y(a, b, 4) for a, b in zip(v, truth, strict=True)])  # noqa: E731
+    base = score(sr)
+    return [score((m.clamp(0, 1) * 255).round() / 255) - base for m in methods]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="vidsr-bi-x4")
@@ -160,48 +185,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--coded", type=float, default=0.0, help="share of coded sequences")
     parser.add_argument("--save", type=Path)
+    parser.add_argument("--load", type=Path, help="weights --save wrote: no training")
     args = parser.parse_args(argv)
     if not motion_bench.DATA.is_dir():
         print(f"no shared data at {motion_bench.DATA}", file=sys.stderr)
         return 2
-    start = time.perf_counter()
-    jobs = [
-        (args.samples // args.workers, 100 + i, args.model, args.coded) for i in range(args.workers)
-    ]
-    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        parts = pool.map(_make, jobs)
-    data = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-    print(f"{len(data['hr'])} samples in {time.perf_counter() - start:.0f} s", flush=True)
-    torch.set_num_threads(2)
-    start = time.perf_counter()
-    net = train(data, args.steps)
-    print(f"{args.steps} steps in {time.perf_counter() - start:.0f} s", flush=True)
-    if args.save:
-        torch.save(net.state_dict(), args.save)
+    if args.load:
+        net = Fusion()
+        net.load_state_dict(torch.load(args.load))
+        net.eval()
+    else:
+        start = time.perf_counter()
+        jobs = [
+            (args.samples // args.workers, 100 + i, args.model, args.coded)
+            for i in range(args.workers)
+        ]
+        with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+            parts = pool.map(_make, jobs)
+        data = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        print(f"{len(data['hr'])} samples in {time.perf_counter() - start:.0f} s", flush=True)
+        torch.set_num_threads(2)
+        start = time.perf_counter()
+        net = train(data, args.steps)
+        print(f"{args.steps} steps in {time.perf_counter() - start:.0f} s", flush=True)
+        if args.save:
+            torch.save(net.state_dict(), args.save)
+
     from vidsr.models import load_model
 
     upscaler = load_model(args.model, device="cpu", precision="fp32")
-    aligner = NeighbourAligner()
-    print("| clip | input | mfbp (dB) | trained (dB) |")
-    print("|---|---|---|---|")
+    torch.set_num_threads(2)
+    print("| clip | input | mfbp | trained | stage(sr) | stage(trained) |")
+    print("|---" * 6 + "|")
     for name in [c for c in args.clips.split(",") if c]:
-        hr, _ = motion_bench.ground_truth(name, args.frames + 2)
-        truth = to_float(hr)
         for deg in args.degradations.split(","):
-            lr = to_float(motion_bench.make_input(hr, deg))
-            gains = []
-            for t in range(1, len(lr) - 1):
-                x = {k: v[None] for k, v in features(upscaler, lr, t, aligner).items()}
-                f = {k: x[k].float() / 255 for k in ("lr", "sr", "bp")}
-                with torch.inference_mode():
-                    out = net(f["lr"], f["sr"], f["bp"], x["trust"].float()).clamp(0, 1)
-                out = (out * 255).round() / 255
-                base = psnr_y(f["sr"][0], truth[t], 4)
-                gains.append(
-                    (psnr_y(f["bp"][0], truth[t], 4) - base, psnr_y(out[0], truth[t], 4) - base)
-                )
-            g = np.mean(gains, axis=0)
-            print(f"| {name} | {deg} | {g[0]:+.3f} | {g[1]:+.3f} |", flush=True)
+            g = evaluate(net, upscaler, name, deg, args.frames)
+            print(f"| {name} | {deg} | " + " | ".join(f"{v:+.3f}" for v in g) + " |", flush=True)
     return 0
 
 
