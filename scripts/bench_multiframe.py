@@ -31,15 +31,11 @@ import bench_temporal_motion as motion_bench
 
 from vidsr.quality import metrics
 from vidsr.quality.video import score_clip, to_float, to_uint8
-from vidsr.temporal.align import NeighbourAligner
-from vidsr.temporal.backproject import back_project, find_neighbours
+from vidsr.temporal.align import NeighbourAligner, neighbour_views
+from vidsr.temporal.backproject import back_project_views
 
 SCALE = motion_bench.SCALE
 METRICS = ("psnr", "ssim", "warping_error", "tof")
-
-
-def _hwc(x: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.permute(1, 2, 0).numpy())
 
 
 def back_project_clip(
@@ -51,9 +47,9 @@ def back_project_clip(
     start = time.perf_counter()
     for t in range(len(lr)):
         others = [lr[k] for k in range(t - radius, t + radius + 1) if k != t and 0 <= k < len(lr)]
-        found = find_neighbours(lr[t], others, aligner)
-        frame = back_project(_hwc(sr[t]), _hwc(lr[t]), found, SCALE, iterations)
-        out.append(torch.from_numpy(np.clip(frame, 0, 1)).permute(2, 0, 1))
+        views = neighbour_views(lr[t], torch.stack(others), aligner)
+        frame = back_project_views(sr[t : t + 1], lr[t : t + 1], views, SCALE, iterations)
+        out.append(frame[0].clamp(0, 1))
     seconds = (time.perf_counter() - start) / len(lr)
     return (torch.stack(out) * 255).round() / 255, seconds
 

@@ -17,6 +17,7 @@ from vidsr.config import JobOptions, UpscaleOptions
 from vidsr.jobs import run_job
 from vidsr.jobs.job import segment_context
 from vidsr.models import load_model
+from vidsr.models.archs import ArchInfo, get_arch
 from vidsr.models.weights import load_pth
 from vidsr.pipeline import NeighbourModel, Pipeline, frame_model
 from vidsr.reuse.regions import supports_reuse
@@ -36,6 +37,17 @@ def _multi_frame(path: Path, neighbours: int, std: float) -> Path:
     return path
 
 
+def _back_projecting(path: Path, std: float) -> Path:
+    """BackProjectSRVGG (two neighbours, one back-projection step) on vidsr-bi-x4's weights,
+    its fusion's last convolution drawn from N(0, std) (0: the per-frame network)."""
+    net = ArchInfo(get_arch("BackProjectSRVGG"), 4, {"iterations": 1}).build()
+    net.load_state_dict(load_pth(BI_X4), strict=False)
+    with torch.no_grad():
+        net.fusion.out.weight.normal_(0, std, generator=torch.Generator().manual_seed(8))
+    torch.save(net.state_dict(), path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("multi")
@@ -43,6 +55,8 @@ def weights(tmp_path_factory) -> dict[str, Path]:
         "zero": _multi_frame(folder / "zero.pth", 2, 0.0),
         "read": _multi_frame(folder / "read.pth", 2, 0.05),
         "four": _multi_frame(folder / "four.pth", 4, 0.05),
+        "bp_zero": _back_projecting(folder / "bp_zero.pth", 0.0),
+        "bp_read": _back_projecting(folder / "bp_read.pth", 0.01),
     }
 
 
@@ -60,18 +74,20 @@ def _options(model: str, **flat) -> UpscaleOptions:
     )
 
 
-def test_step_zero_run_equals_the_per_frame_model(weights, moving, tmp_path) -> None:
+@pytest.mark.parametrize("name", ["zero", "bp_zero"])
+def test_step_zero_run_equals_the_per_frame_model(weights, moving, tmp_path, name) -> None:
     per_frame, zero = tmp_path / "per_frame.mp4", tmp_path / "zero.mp4"
     Pipeline(_options("vidsr-bi-x4")).run(str(moving), str(per_frame))
-    stats = Pipeline(_options(str(weights["zero"]))).run(str(moving), str(zero))
+    stats = Pipeline(_options(str(weights[name]))).run(str(moving), str(zero))
     assert stats.frames_encoded == 25 and stats.model_lag == 1
     assert_same_frames(zero, per_frame)
 
 
-def test_neighbours_are_read_and_every_frame_comes_out(weights, moving, tmp_path) -> None:
+@pytest.mark.parametrize("name", ["read", "bp_read"])
+def test_neighbours_are_read_and_every_frame_comes_out(weights, moving, tmp_path, name) -> None:
     per_frame, read = tmp_path / "per_frame.mp4", tmp_path / "read.mp4"
     Pipeline(_options("vidsr-bi-x4")).run(str(moving), str(per_frame))
-    Pipeline(_options(str(weights["read"]))).run(str(moving), str(read))
+    Pipeline(_options(str(weights[name]))).run(str(moving), str(read))
     assert video_times(read) == video_times(moving)
     assert audio_packets(read) == audio_packets(moving)
     a, b = decoded_frames(read), decoded_frames(per_frame)
@@ -80,7 +96,7 @@ def test_neighbours_are_read_and_every_frame_comes_out(weights, moving, tmp_path
     assert all(differ), "a frame came out as the per-frame network makes it"
 
 
-@pytest.mark.parametrize("name", ["read", "four"])
+@pytest.mark.parametrize("name", ["read", "four", "bp_read"])
 def test_lag_and_batching_do_not_change_frames(weights, name) -> None:
     upscaler = load_model(str(weights[name]), device="cpu", precision="fp32")
     lr = torch.rand(7, 3, 24, 32, generator=torch.Generator().manual_seed(3))
@@ -104,7 +120,7 @@ def test_lag_and_batching_do_not_change_frames(weights, name) -> None:
     assert (outs[0] - outs[1]).abs().max() < 1e-5 and (outs[0] - outs[2]).abs().max() < 1e-5
 
 
-@pytest.mark.parametrize("name", ["read", "four"])
+@pytest.mark.parametrize("name", ["read", "four", "bp_read"])
 def test_job_segments_equal_one_run(weights, moving, tmp_path, name) -> None:
     # lossless (CRF 0, MKV) so that frames compare exactly; batch 1: the network sees the same
     # batches in a segment as in one run (see above)
@@ -186,7 +202,7 @@ def test_the_lane_on_cuda_matches_the_cpu(weights) -> None:
 
 
 class _Forgetful(dict):
-    """A flow cache that keeps nothing: every flow is computed again."""
+    """A pair cache that keeps nothing: every pair is aligned again."""
 
     def __setitem__(self, key, value) -> None:
         pass
@@ -199,7 +215,7 @@ def test_each_flow_is_computed_once_and_gives_the_same_frames(weights) -> None:
     for cache in (True, False):
         model = NeighbourModel(upscaler)
         if not cache:
-            model._flows = _Forgetful()
+            model._pairs = _Forgetful()
         motion = model._aligner._motion
         count = [0]
         flow = motion.flow

@@ -26,7 +26,8 @@ _KR_KB: dict[str, tuple[float, float]] = {
 _COSITED_H = {0, 1, 3, 5}  # unspecified (H.264/MPEG-2 default: left), left, topleft, bottomleft
 
 
-def _coefficients(matrix: str) -> tuple[float, float, float]:
+def luma_coefficients(matrix: str) -> tuple[float, float, float]:
+    """(kr, kg, kb) of ``matrix`` (bt601, bt709, bt2020...): Y = kr R + kg G + kb B."""
     try:
         kr, kb = _KR_KB[matrix]
     except KeyError:
@@ -101,7 +102,7 @@ def yuv_to_rgb(
     if layout.log2_chroma_h:
         cb = _upsample_axis(cb, 1, False, h)
         cr = _upsample_axis(cr, 1, False, h)
-    kr, kg, kb = _coefficients(color.matrix)
+    kr, kg, kb = luma_coefficients(color.matrix)
     r = luma + 2.0 * (1.0 - kr) * cr
     b = luma + 2.0 * (1.0 - kb) * cb
     g = (luma - kr * r - kb * b) / kg
@@ -117,7 +118,7 @@ def rgb_to_yuv(
     Returns (Y, U, V) with U/V None for grey layouts. Values are clamped to the code range.
     """
     r, g, b = rgb.float().unbind(1)
-    kr, kg, kb = _coefficients(color.matrix)
+    kr, kg, kb = luma_coefficients(color.matrix)
     y_off, y_scale, c_off, c_scale = _ranges(layout, color.range)
     luma = kr * r + kg * g + kb * b
     y = (luma * y_scale + y_off).round_().clamp_(0, layout.max_code)

@@ -8,7 +8,7 @@ import torch
 
 from vidsr.errors import InvalidOptionError
 from vidsr.quality.pictures import load_rgb
-from vidsr.quality.resize import bicubic_lr, imresize, mod_crop
+from vidsr.quality.resize import bicubic_lr, imresize, mod_crop, reduce
 
 
 def _basicsr_imresize():
@@ -50,3 +50,13 @@ def test_reproduces_official_set5_lr(shared_data) -> None:
             assert ours.shape == official.shape
             assert diff.max() <= 2
             assert np.mean(diff > 0) < 0.02, f"{hr_path.name} x{scale}: {np.mean(diff > 0):.3f}"
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_reduce_is_imresize_as_a_strided_filter(factor):
+    """``reduce`` (the back-projection's reduction) gives MATLAB's imresize, borders included,
+    on batched frames; sizes it cannot take are refused."""
+    x = torch.rand(2, 3, 24 * factor, 30 * factor, generator=torch.Generator().manual_seed(factor))
+    assert (reduce(x, factor) - imresize(x, 1 / factor)).abs().max() < 1e-5
+    with pytest.raises(InvalidOptionError):
+        reduce(x[..., :-1], factor)

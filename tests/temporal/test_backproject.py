@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 import torch
 
@@ -13,7 +12,8 @@ from vidsr.models import load_model
 from vidsr.quality.metrics import psnr_y
 from vidsr.quality.pictures import list_images, load_rgb
 from vidsr.quality.resize import bicubic_lr
-from vidsr.temporal.backproject import back_project, find_neighbours
+from vidsr.temporal.align import neighbour_views
+from vidsr.temporal.backproject import back_project_views
 
 SHIFTS = [(0, 0), (1, 2), (-2, 1), (3, -1), (-1, -3)]  # HR pixels: a quarter LR pixel each
 
@@ -34,42 +34,51 @@ def sequence(shared_data):
     return hr[0], lr, sr
 
 
-def _score(out: np.ndarray, hr: torch.Tensor) -> float:
-    return psnr_y(torch.from_numpy(np.clip(out, 0, 1)).permute(2, 0, 1), hr, 4)
+def _score(out: torch.Tensor, hr: torch.Tensor) -> float:
+    return psnr_y(out[0].clamp(0, 1), hr, 4)
 
 
-def _np(x: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.permute(1, 2, 0).numpy())
+def _bp(sr, lr, views, iterations=4):
+    return back_project_views(sr[None], lr[None], views, 4, iterations)
 
 
 def test_neighbours_at_other_sub_pixel_positions_add_detail(sequence) -> None:
     """With four neighbours the result beats the per-frame network by a clear margin, and
     beats back-projection onto the current frame alone (the neighbours' share of the gain)."""
     hr, lr, sr = sequence
-    found = find_neighbours(lr[0], lr[1:])
-    per_frame = _score(_np(sr), hr)
-    alone = _score(back_project(_np(sr), _np(lr[0]), [], 4), hr)
-    multi = _score(back_project(_np(sr), _np(lr[0]), found, 4), hr)
+    views = neighbour_views(lr[0], torch.stack(lr[1:]))
+    none = neighbour_views(lr[0], torch.stack(lr[1:])[:0])
+    per_frame = _score(sr[None], hr)
+    alone = _score(_bp(sr, lr[0], none), hr)
+    multi = _score(_bp(sr, lr[0], views), hr)
     assert multi > per_frame + 0.25, (per_frame, alone, multi)
     assert multi > alone + 0.25, (per_frame, alone, multi)
+
+
+def test_wrong_motion_costs_fidelity(sequence) -> None:
+    """The gain comes from the motion: the same neighbours with their motion reversed make the
+    result worse than per-frame SR (so the test above can fail)."""
+    hr, lr, sr = sequence
+    v = neighbour_views(lr[0], torch.stack(lr[1:]))
+    wrong = dataclasses.replace(v, flow=-v.flow, back_flow=-v.back_flow)
+    assert _score(_bp(sr, lr[0], wrong), hr) < _score(sr[None], hr) - 0.5
 
 
 def test_untrusted_neighbours_change_nothing(sequence) -> None:
     """A neighbour at trust 0 (a cut, a failed match) adds nothing: the result is the
     single-frame back-projection's; zero iterations return the input."""
     _, lr, sr = sequence
-    found = find_neighbours(lr[0], lr[1:3])
-    blind = [
-        dataclasses.replace(n, trust=n.trust * 0, trust_current=n.trust_current * 0) for n in found
-    ]
-    alone = back_project(_np(sr), _np(lr[0]), [], 4, iterations=2)
-    np.testing.assert_allclose(back_project(_np(sr), _np(lr[0]), blind, 4, 2), alone, atol=1e-6)
-    np.testing.assert_array_equal(back_project(_np(sr), _np(lr[0]), found, 4, 0), _np(sr))
+    views = neighbour_views(lr[0], torch.stack(lr[1:3]))
+    blind = dataclasses.replace(views, trust=views.trust * 0, back_trust=views.back_trust * 0)
+    alone = _bp(sr, lr[0], neighbour_views(lr[0], torch.stack(lr[1:3])[:0]), 2)
+    torch.testing.assert_close(_bp(sr, lr[0], blind, 2), alone, atol=1e-6, rtol=0)
+    torch.testing.assert_close(_bp(sr, lr[0], views, 0), sr[None], atol=0, rtol=0)
 
 
 def test_sizes_that_do_not_fit_are_refused(sequence) -> None:
     _, lr, sr = sequence
+    views = neighbour_views(lr[0], torch.stack(lr[1:2]))
     with pytest.raises(InvalidOptionError):
-        back_project(_np(sr), _np(lr[0])[:-1], [], 4)
+        back_project_views(sr[None], lr[0][None, :, :-1], views, 4)
     with pytest.raises(InvalidOptionError):
-        back_project(_np(sr), _np(lr[0]), [], 4, iterations=-1)
+        back_project_views(sr[None], lr[0][None], views, 4, iterations=-1)

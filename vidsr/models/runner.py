@@ -186,7 +186,9 @@ class Upscaler:
             mode = "reflect" if h > ph and w > pw else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
         if self._cast_weights:
-            x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
+            own = self.info.architecture.casts_own_input
+            x = x.to(torch.float32 if own else self.dtype)
+            x = x.contiguous(memory_format=torch.channels_last)
         with self._autocast():
             y = self._whole_or_tiled(x, multiple)
         s = self.native_scale

@@ -1,22 +1,25 @@
-"""The model lane of a network that reads neighbouring frames (``MultiFrameSRVGG``).
+"""The model lane of a network that reads neighbouring frames (``MultiFrameSRVGG``,
+``BackProjectSRVGG``).
 
 Each frame goes to the network with the frames at :func:`~vidsr.temporal.align.neighbour_offsets`
-around it, warped onto it with their trust maps (:class:`~vidsr.temporal.align.NeighbourAligner`,
-the motion the training sequences were aligned with), so a frame comes out ``lag`` = R frames
-after it came in. A neighbour before the first frame or after the last one of the sequence (a run,
-a job segment with its pre- and post-roll) is missing: it enters as the current frame with trust
-0, as a neighbour across a scene cut does. So a segment that decodes R frames on each side of
-itself gives its frames exactly the inputs a run over the whole video gives them.
+around it and their motion both ways with its trust
+(:class:`~vidsr.temporal.align.NeighbourViews` from
+:class:`~vidsr.temporal.align.NeighbourAligner`, the motion the training sequences were aligned
+with; the architecture's ``network_input`` takes what it reads), so a frame comes out ``lag`` = R
+frames after it came in. A neighbour before the first frame or after the last one of the sequence
+(a run, a job segment with its pre- and post-roll) is missing: it enters as the current frame with
+trust 0 and no motion, as a neighbour across a scene cut enters at trust 0. So a segment that
+decodes R frames on each side of itself gives its frames exactly the inputs a run over the whole
+video gives them.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from vidsr.errors import UnsupportedModelError
 from vidsr.models import Upscaler
-from vidsr.temporal.align import NeighbourAligner, neighbour_offsets
+from vidsr.temporal.align import NeighbourAligner, Pair, align_pair, neighbour_offsets, views_of
 
 
 def held_bytes(neighbours: int, lr_px: int) -> int:
@@ -43,13 +46,13 @@ class NeighbourModel:
         self._cpu: list[torch.Tensor] = []  # the same as float32 on the CPU (the aligner's)
         self._first = 0  # sequence index of _frames[0]
         self._next = 0  # sequence index of the next frame to answer
-        # flows (a -> b, b -> a) of the pairs aligned so far, by sequence indices (a, b): the
-        # frame b aligns a with the same two flows swapped, so each is computed once
-        self._flows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        # pairs (a aligned onto b, b onto a) aligned for frame a, kept by (b, a) for frame b,
+        # which reads the same pair the other way round: each is computed once
+        self._pairs: dict[tuple[int, int], Pair] = {}
 
     def reset(self) -> None:
         """Forget the frames held (a new, unrelated sequence follows)."""
-        self._frames, self._cpu, self._first, self._next, self._flows = [], [], 0, 0, {}
+        self._frames, self._cpu, self._first, self._next, self._pairs = [], [], 0, 0, {}
 
     def process(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch (N, 3, h, w) in; (inputs, outputs) of every frame whose later neighbours
@@ -79,20 +82,20 @@ class NeighbourModel:
         inputs = []
         for t in indices:
             cpu = self._cpu[t - self._first]
-            found = [(j, self._frame(t + d)) for j, d in enumerate(self.offsets)]
-            present = [(j, f) for j, f in found if f is not None]
-            aligned = cpu.expand(len(self.offsets), *cpu.shape).clone()
-            trust = torch.zeros(len(self.offsets), 1, *cpu.shape[-2:])
-            if present:
-                pairs = [(t, t + self.offsets[j]) for j, _ in present]
-                known = [self._flows.pop((b, a), None) for a, b in pairs]
-                flows = [None if f is None else (f[1], f[0]) for f in known]
-                got = self._aligner.align(cpu, torch.stack([f for _, f in present]), flows)
-                for i, (j, _) in enumerate(present):
-                    aligned[j], trust[j] = got.aligned[i], got.trust[i]
-                    if pairs[i][1] > t:  # the later frame will align this one
-                        self._flows[pairs[i]] = got.grid_flows[i]
-            inputs.append(arch.network_input(cpu[None], aligned[None], trust[None])[0])
+            others = [self._frame(t + d) for d in self.offsets]
+            pairs: list[Pair | None] = []
+            for d, other in zip(self.offsets, others, strict=True):
+                if other is None:
+                    pairs.append(None)
+                    continue
+                pair = self._pairs.pop((t, t + d), None)  # a frame before this one aligned it
+                if pair is None:
+                    pair = align_pair(self._aligner, cpu, other)
+                    if d > 0:  # the later frame will read the same pair the other way round
+                        self._pairs[(t + d, t)] = (pair[1], pair[0])
+                pairs.append(pair)
+            views = views_of(cpu, others, pairs)
+            inputs.append(arch.network_input(cpu[None], views)[0])
         sr = self.upscaler(torch.stack(inputs))
         self._next = indices.stop
         drop = max(0, self._next - self.lag - self._first)  # frames no later one reads

@@ -95,3 +95,38 @@ def bicubic_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
     x = quantize(wh @ x)
     x = quantize(x @ ww.T)
     return x.to(hr.dtype if hr.is_floating_point() else torch.float32)
+
+
+@lru_cache(maxsize=8)
+def _taps(factor: int) -> tuple[torch.Tensor, int]:
+    """MATLAB's bicubic reduction by an integer ``factor`` as one shift-invariant filter: its
+    taps (float64) and the offset of the first tap from output ``j``'s ``j * factor``."""
+    n = 32
+    row = _weights(n * factor, n, 1.0 / factor)[n // 2]
+    cols = torch.nonzero(row).flatten()
+    first, last = int(cols[0]), int(cols[-1])
+    return row[first : last + 1].clone(), first - (n // 2) * factor
+
+
+def _reduce_last(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """The last axis of (B, H, W) reduced by ``factor``, mirror borders (MATLAB's)."""
+    taps, offset = _taps(factor)
+    size = x.shape[-1]
+    left, right = -offset, offset + len(taps) - factor
+    x = torch.cat([x[..., :left].flip(-1), x, x[..., size - right :].flip(-1)], dim=-1)
+    return x.unfold(-1, len(taps), factor) @ taps.to(x.dtype).to(x.device)
+
+
+def reduce(img: torch.Tensor, factor: int) -> torch.Tensor:
+    """``img`` (..., H, W), H and W multiples of ``factor``, reduced like MATLAB
+    ``imresize(img, 1/factor, 'bicubic')`` (as :func:`imresize`, not rounded), but as a strided
+    filter: linear in the pixels, fast at video frame sizes, on any device, differentiable."""
+    h, w = img.shape[-2:]
+    taps = _taps(factor)[0]
+    if h % factor or w % factor or min(h, w) < len(taps):
+        raise InvalidOptionError(f"cannot reduce {h}x{w} by {factor}")
+    dtype = torch.float64 if img.dtype == torch.float64 else torch.float32
+    x = img.to(dtype).reshape(-1, h, w)
+    x = _reduce_last(x, factor)  # columns
+    x = _reduce_last(x.transpose(1, 2), factor).transpose(1, 2)  # rows
+    return x.reshape(*img.shape[:-2], h // factor, w // factor)

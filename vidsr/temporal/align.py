@@ -101,3 +101,83 @@ class NeighbourAligner:
             flow=np.stack(fields),
             grid_flows=grid,
         )
+
+
+@dataclass(frozen=True)
+class NeighbourViews:
+    """K neighbours of N current frames with their motion both ways, all on the input's grid:
+    what a multi-frame network reads (each architecture takes the parts it uses)."""
+
+    frames: torch.Tensor
+    """(N, K, 3, h, w) float32 RGB: the neighbours' own input frames."""
+    aligned: torch.Tensor
+    """(N, K, 3, h, w): the neighbours warped onto the current frame."""
+    trust: torch.Tensor
+    """(N, K, 1, h, w) in [0, 1]: trust in ``flow``, in the current frame."""
+    flow: torch.Tensor
+    """(N, K, 2, h, w): pixel p of the current frame is at p + flow in the neighbour."""
+    back_flow: torch.Tensor
+    """(N, K, 2, h, w): pixel q of the neighbour is at q + back_flow in the current frame."""
+    back_trust: torch.Tensor
+    """(N, K, 1, h, w) in [0, 1]: trust in ``back_flow``, in the neighbour's frame."""
+
+
+Pair = tuple[Alignment, Alignment]
+"""One neighbour aligned onto the current frame and the current frame onto it (one each)."""
+
+
+def align_pair(
+    aligner: NeighbourAligner,
+    current: torch.Tensor,
+    other: torch.Tensor,
+    flows: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Pair:
+    """``other`` (3, h, w) aligned onto ``current`` and ``current`` onto ``other``: two DIS
+    flows (``flows`` when known, as :meth:`NeighbourAligner.align` takes them) for both ways."""
+    there = aligner.align(current, other[None], [flows] if flows else None)
+    ahead, back = there.grid_flows[0]
+    here = aligner.align(other, current[None], [(back, ahead)])
+    return there, here
+
+
+def views_of(
+    current: torch.Tensor, others: list[torch.Tensor | None], pairs: list[Pair | None]
+) -> NeighbourViews:
+    """:class:`NeighbourViews` (N = 1) of ``current`` (3, h, w) from each slot's neighbour frame
+    and :func:`align_pair` result; a slot with None (no neighbour there: before the first frame,
+    after the last) is the current frame itself at trust 0 and zero motion."""
+    cpu = current.float().cpu()
+    zero_flow, zero = torch.zeros(2, *cpu.shape[-2:]), torch.zeros(1, *cpu.shape[-2:])
+    rows: list[list[torch.Tensor]] = []
+    for other, pair in zip(others, pairs, strict=True):
+        if other is None or pair is None:
+            rows.append([cpu, cpu, zero, zero_flow, zero_flow, zero])
+            continue
+        there, here = pair
+        rows.append(
+            [
+                other.float().cpu(),
+                there.aligned[0],
+                there.trust[0],
+                torch.from_numpy(there.flow[0]).permute(2, 0, 1),
+                torch.from_numpy(here.flow[0]).permute(2, 0, 1),
+                here.trust[0],
+            ]
+        )
+    channels = (3, 3, 1, 2, 2, 1)
+    parts = [
+        torch.stack([r[i] for r in rows])[None].contiguous()
+        if rows
+        else torch.zeros(1, 0, c, *cpu.shape[-2:])
+        for i, c in enumerate(channels)
+    ]
+    return NeighbourViews(*parts)
+
+
+def neighbour_views(
+    current: torch.Tensor, others: torch.Tensor, aligner: NeighbourAligner | None = None
+) -> NeighbourViews:
+    """``others`` (K, 3, h, w) and their motion to and from ``current`` (3, h, w), RGB in
+    [0, 1] (two DIS flows a neighbour): N = 1."""
+    aligner = aligner or NeighbourAligner()
+    return views_of(current, list(others), [align_pair(aligner, current, o) for o in others])

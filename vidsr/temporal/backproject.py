@@ -2,117 +2,128 @@
 
 Iterative back-projection (Irani and Peleg) over several frames. The estimate of the current
 frame's high-resolution picture is warped into each neighbour's geometry, brought down with the
-known kernel (MATLAB bicubic, the benchmarks' and the ``bi`` models' degradation), and compared
-with that neighbour's own input frame; the differences, weighted by the motion's trust, are
-brought back up, warped back onto the current frame and added. Each neighbour sampled the scene
-at other sub-pixel positions, so this recovers detail that no single frame holds, wherever the
-motion is right. With no neighbours it is the single-frame back-projection.
+known kernel (MATLAB bicubic, the benchmarks' and the ``bi`` models' degradation:
+:func:`vidsr.quality.resize.reduce`), and compared with that neighbour's own input frame; the
+differences, weighted by the motion's trust, are brought back up, warped back onto the current
+frame and added. Each neighbour sampled the scene at other sub-pixel positions, so this recovers
+detail that no single frame holds, wherever the motion is right. With no neighbours (or none
+trusted) it is the single-frame back-projection.
 
-The motion and trust are :class:`~vidsr.temporal.align.NeighbourAligner`'s (DIS flow on the small
-input, its forward-backward check), in both directions. numpy and OpenCV on the CPU (the
-reduction is :func:`vidsr.quality.resize.imresize`); this module never imports PyAV.
-
-It is issue 18's measured first step, used by ``scripts/bench_multiframe.py``; the pipeline does
-not run it yet (see the README's multi-frame section).
+The motion and trust are :class:`~vidsr.temporal.align.NeighbourViews` (DIS flow on the small
+input, its forward-backward check, both ways). torch on whole batches, any device, in float32;
+the ``vidsr-vsr`` models (``models/archs/srvgg_backproject.py``) run it inside the network. A
+sample position that leaves the frame (or the tile a tiled run gives the network) is not
+trusted. This module never imports PyAV.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
-import cv2
-import numpy as np
 import torch
+import torch.nn.functional as F
 
 from vidsr.errors import InvalidOptionError
-from vidsr.quality.resize import imresize
-from vidsr.temporal.align import NeighbourAligner
+from vidsr.quality.resize import reduce
+from vidsr.temporal.align import NeighbourViews
 
 
-@dataclass(frozen=True)
-class Neighbour:
-    """One neighbouring input frame and its motion to and from the current one (input grid)."""
-
-    lr: np.ndarray
-    """(h, w, 3) float32 RGB in [0, 1]: the neighbour's input frame."""
-    to_current: np.ndarray
-    """(h, w, 2) float32: pixel q of the neighbour is at q + flow in the current frame."""
-    trust: np.ndarray
-    """(h, w) float32 in [0, 1]: trust in ``to_current``, in the neighbour's frame."""
-    from_current: np.ndarray
-    """(h, w, 2) float32: pixel p of the current frame is at p + flow in the neighbour."""
-    trust_current: np.ndarray
-    """(h, w) float32 in [0, 1]: trust in ``from_current``, in the current frame."""
+def _grid(flow: torch.Tensor, size: tuple[int, int], scale: int) -> torch.Tensor:
+    """The sampling grid (B, H, W, 2) of ``grid_sample`` (align_corners=True) at p + ``scale`` *
+    flow(p / scale) on an output of ``size``, ``flow`` (B, 2, h, w) on the input grid."""
+    big_h, big_w = size
+    f = F.interpolate(flow, size=size, mode="bilinear", align_corners=False) * scale
+    ys = torch.arange(big_h, dtype=f.dtype, device=f.device).view(1, big_h, 1)
+    xs = torch.arange(big_w, dtype=f.dtype, device=f.device).view(1, 1, big_w)
+    gx = (xs + f[:, 0]) * (2.0 / max(big_w - 1, 1)) - 1.0
+    gy = (ys + f[:, 1]) * (2.0 / max(big_h - 1, 1)) - 1.0
+    return torch.stack([gx, gy], dim=-1)
 
 
-def find_neighbours(
-    current: torch.Tensor, others: Sequence[torch.Tensor], aligner: NeighbourAligner | None = None
-) -> list[Neighbour]:
-    """The motion between ``current`` (3, h, w) RGB in [0, 1] and each of ``others`` (3, h, w),
-    both ways, with the temporal stage's trust (two DIS flows per neighbour)."""
-    aligner = aligner or NeighbourAligner()
-    found = []
-    for other in others:
-        there = aligner.align(current, other[None])
-        ahead, back = there.grid_flows[0]
-        here = aligner.align(other, current[None], [(back, ahead)])
-        found.append(
-            Neighbour(
-                lr=np.ascontiguousarray(other.permute(1, 2, 0).float().numpy()),
-                to_current=here.flow[0],
-                trust=here.trust[0, 0].numpy(),
-                from_current=there.flow[0],
-                trust_current=there.trust[0, 0].numpy(),
-            )
-        )
-    return found
+def warp(img: torch.Tensor, flow: torch.Tensor, scale: int) -> torch.Tensor:
+    """``img`` (B, C, H, W) sampled bicubically at p + ``scale`` * flow(p / scale), ``flow``
+    (B, 2, H / scale, W / scale) on the input grid; borders replicated."""
+    return _sample(img, _grid(flow, tuple(img.shape[-2:]), scale))
 
 
-def _warp(img: np.ndarray, flow: np.ndarray, scale: int) -> np.ndarray:
-    """``img`` (H, W, C) sampled at p + ``scale`` * flow(p / scale), flow on the input grid."""
-    h, w = img.shape[:2]
-    f = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * scale
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(
-        img, gx + f[..., 0], gy + f[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-    )
+def _sample(img: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    return F.grid_sample(img, grid, mode="bicubic", padding_mode="border", align_corners=True)
 
 
-def _down(img: np.ndarray, scale: int) -> np.ndarray:
-    """MATLAB bicubic reduction of (H, W, 3) by ``scale`` (no rounding)."""
-    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
-    return imresize(x, 1.0 / scale).permute(1, 2, 0).numpy()
+def inside(flow: torch.Tensor) -> torch.Tensor:
+    """(B, 1, h, w): 1 where p + ``flow`` (B, 2, h, w) lies within the frame, else 0."""
+    h, w = flow.shape[-2:]
+    ys = torch.arange(h, dtype=flow.dtype, device=flow.device).view(1, h, 1)
+    xs = torch.arange(w, dtype=flow.dtype, device=flow.device).view(1, 1, w)
+    x, y = xs + flow[:, 0], ys + flow[:, 1]
+    ok = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    return ok[:, None].to(flow.dtype)
 
 
-def _up(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
+def _up(img: torch.Tensor, scale: int) -> torch.Tensor:
+    return F.interpolate(img, scale_factor=scale, mode="bicubic", align_corners=False)
 
 
 def back_project(
-    sr: np.ndarray,
-    lr: np.ndarray,
-    neighbours: Sequence[Neighbour],
+    sr: torch.Tensor,
+    lr: torch.Tensor,
+    frames: torch.Tensor,
+    to_current: torch.Tensor,
+    trust: torch.Tensor,
+    from_current: torch.Tensor,
+    trust_current: torch.Tensor,
     scale: int,
     iterations: int = 4,
     step: float = 1.0,
-) -> np.ndarray:
-    """``sr`` (H, W, 3) float32, the current frame upscaled from ``lr`` (H/scale, W/scale, 3),
-    corrected by ``iterations`` steps of back-projection over the current frame and
-    ``neighbours``. Each step adds ``step`` times the trust-weighted mean of the frames' errors
-    (the current frame's at weight 1). Not clamped."""
+) -> torch.Tensor:
+    """``sr`` (N, 3, H, W), the current frames upscaled from ``lr`` (N, 3, H/scale, W/scale),
+    corrected by ``iterations`` steps of back-projection over the current frame and K
+    neighbours: ``frames`` (N, K, 3, h, w) their input frames, ``to_current`` (N, K, 2, h, w)
+    their motion onto the current frame with ``trust`` (N, K, 1, h, w) in their own frame,
+    ``from_current`` and ``trust_current`` the same from the current frame (a
+    :class:`~vidsr.temporal.align.NeighbourViews`' ``back_flow``, ``back_trust``, ``flow``,
+    ``trust``). Each step adds ``step`` times the trust-weighted mean of the frames' errors (the
+    current frame's at weight 1). float32, not clamped."""
     if iterations < 0 or step <= 0:
         raise InvalidOptionError(f"iterations >= 0 and step > 0, got {iterations} and {step}")
-    big_h, big_w = sr.shape[:2]
-    if lr.shape[:2] != (big_h // scale, big_w // scale) or big_h % scale or big_w % scale:
-        raise InvalidOptionError(f"sr {sr.shape} is not lr {lr.shape} times {scale}")
-    size = (big_w, big_h)
-    weight = 1.0 + sum(_up(n.trust_current, size) for n in neighbours)
-    estimate = sr.astype(np.float32, copy=True)
+    n, _, big_h, big_w = sr.shape
+    if lr.shape[-2:] != (big_h // scale, big_w // scale) or big_h % scale or big_w % scale:
+        raise InvalidOptionError(f"sr {tuple(sr.shape)} is not lr {tuple(lr.shape)} x {scale}")
+    k = frames.shape[1]
+    if frames.shape[:2] != (n, k) or to_current.shape[1] != k or from_current.shape[1] != k:
+        raise InvalidOptionError("every neighbour needs its frame and its motion both ways")
+    c = sr.shape[1]
+    flat = lambda x: x.float().reshape(n * k, *x.shape[2:])  # noqa: E731
+    nb, to_cur, from_cur = flat(frames), flat(to_current), flat(from_current)
+    # a sample outside the frame (or tile) says nothing about it
+    t_nb = flat(trust) * inside(to_cur)
+    seen = inside(from_cur)
+    t_cur = flat(trust_current) * seen
+    seen = F.interpolate(seen, scale_factor=scale, mode="nearest")
+    weight = 1.0 + _up(t_cur, scale).view(n, k, 1, big_h, big_w).sum(dim=1)
+    size = (big_h, big_w)
+    to_grid, from_grid = _grid(to_cur, size, scale), _grid(from_cur, size, scale)
+    estimate = sr.float().clone()
+    lr = lr.float()
     for _ in range(iterations):
-        total = _up(lr - _down(estimate, scale), size)
-        for n in neighbours:
-            error = (n.lr - _down(_warp(estimate, n.to_current, scale), scale)) * n.trust[..., None]
-            total += _warp(_up(error, size), n.from_current, scale)
-        estimate += step * total / np.asarray(weight, np.float32)[..., None]
+        total = _up(lr - reduce(estimate, scale), scale)
+        if k:
+            there = estimate.repeat_interleave(k, dim=0)
+            error = (nb - reduce(_sample(there, to_grid), scale)) * t_nb
+            back = _sample(_up(error, scale), from_grid) * seen
+            total = total + back.view(n, k, c, big_h, big_w).sum(dim=1)
+        estimate = estimate + step * total / weight
     return estimate
+
+
+def back_project_views(
+    sr: torch.Tensor,
+    lr: torch.Tensor,
+    views: NeighbourViews,
+    scale: int,
+    iterations: int = 4,
+    step: float = 1.0,
+) -> torch.Tensor:
+    """:func:`back_project` with the neighbours and their motion as ``views`` gives them."""
+    return back_project(
+        sr, lr, views.frames, views.back_flow, views.back_trust, views.flow, views.trust,
+        scale, iterations, step,
+    )  # fmt: skip

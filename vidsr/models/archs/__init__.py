@@ -13,11 +13,12 @@ import torch
 from torch import nn
 
 from vidsr.errors import UnsupportedModelError
-from vidsr.models.archs import resamplers, rrdbnet, srvgg, srvgg_multiframe
+from vidsr.models.archs import resamplers, rrdbnet, srvgg, srvgg_backproject, srvgg_multiframe
 from vidsr.models.archs.base import ArchInfo, Architecture
 
 KNOWN_ARCHS: tuple[Architecture, ...] = (
-    srvgg_multiframe.ARCH,  # before srvgg: its state_dicts hold SRVGGNetCompact's keys too
+    srvgg_backproject.ARCH,  # these two before srvgg: their state_dicts hold its keys too
+    srvgg_multiframe.ARCH,
     srvgg.ARCH,
     rrdbnet.ARCH,
     resamplers.BICUBIC,

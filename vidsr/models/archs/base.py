@@ -10,10 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from vidsr.temporal.align import NeighbourViews
 
 StateDict = Mapping[str, torch.Tensor]
 
@@ -41,6 +44,9 @@ class Architecture(ABC):
     """Compute dtypes the module runs in; the first is the fallback."""
     default_params: Mapping[str, Any] = {}
     """Hyperparameters used when a catalog entry or training config leaves them out."""
+    casts_own_input: bool = False
+    """True when the module takes float32 input and casts what it computes in itself (its
+    input holds motion, positions that a bf16 input would round)."""
 
     def detect(self, state: StateDict, act_hint: str | None = None) -> ArchInfo | None:
         """This architecture's reading of a canonical state_dict, or None when it is not one.
@@ -71,12 +77,10 @@ class Architecture(ABC):
         """Channels of the network's input: 3 (RGB) for per-frame networks."""
         return 3
 
-    def network_input(
-        self, current: torch.Tensor, aligned: torch.Tensor, trust: torch.Tensor
-    ) -> torch.Tensor:
-        """The input of a network that reads neighbours: ``current`` (N, 3, h, w), ``aligned``
-        (N, K, 3, h, w) neighbours warped onto it, ``trust`` (N, K, 1, h, w) in [0, 1] ->
-        (N, input_channels, h, w). Per-frame networks have none to make."""
+    def network_input(self, current: torch.Tensor, views: NeighbourViews) -> torch.Tensor:
+        """The input of a network that reads neighbours: ``current`` (N, 3, h, w) and its K
+        neighbours with their motion and trust (``views``) -> (N, input_channels, h, w).
+        Per-frame networks have none to make."""
         raise NotImplementedError(f"{self.name} reads no neighbouring frames")
 
     @abstractmethod

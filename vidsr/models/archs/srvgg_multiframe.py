@@ -15,7 +15,7 @@ A state_dict is this architecture's when it has ``neighbours.weight`` beside SRV
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,9 @@ from torch import nn
 from vidsr.errors import UnsupportedModelError
 from vidsr.models.archs import srvgg
 from vidsr.models.archs.base import ArchInfo, Architecture, StateDict, element_bytes
+
+if TYPE_CHECKING:  # the temporal package loads OpenCV
+    from vidsr.temporal.align import NeighbourViews
 
 CHANNELS_PER_NEIGHBOUR = 4
 """Input channels each neighbour adds: its trust-weighted RGB difference (3) and its trust (1)."""
@@ -112,10 +115,8 @@ class MultiFrameSRVGG(Architecture):
     def input_channels(self, params: Mapping[str, Any]) -> int:
         return 3 + CHANNELS_PER_NEIGHBOUR * self.neighbours(params)
 
-    def network_input(
-        self, current: torch.Tensor, aligned: torch.Tensor, trust: torch.Tensor
-    ) -> torch.Tensor:
-        return stack_inputs(current, aligned, trust)
+    def network_input(self, current: torch.Tensor, views: NeighbourViews) -> torch.Tensor:
+        return stack_inputs(current, views.aligned.to(current), views.trust.to(current))
 
     def bytes_per_pixel(self, scale: float, params: Mapping[str, Any], dtype: torch.dtype) -> float:
         k = self.neighbours(params)
