@@ -166,6 +166,12 @@ def test_video_evaluation_and_bench_feed_it_like_the_pipeline(weights, moving, t
     options = _options(str(weights["read"]))
     result = run_stages(probe(str(moving)), read, options, str(tmp_path / "bench.mp4"))
     assert result["frames"] == 25 and video_times(tmp_path / "bench.mp4") == video_times(moving)
+    # the whole `vidsr bench` (its warm-up fed the network bare frames once)
+    from vidsr.bench import run_bench
+
+    for name in ("read", "bp_read"):
+        whole = run_bench(str(moving), _options(str(weights[name])), frames=6)
+        assert whole["frames"] == 6 and whole["model_s"] > 0
 
 
 def test_pictures_are_sequences_of_one(weights, shared_data) -> None:

@@ -641,6 +641,7 @@ def _warm_up(
     ``output_path``'s container will call them (oneDNN builds its kernels for the exact shapes
     and strides on first use)."""
     from vidsr.pipeline import Pipeline, make_decoder, temporal_stage
+    from vidsr.pipeline.stages import upscale_alone
     from vidsr.tensors import planes_to_rgb, rgb_to_planes
 
     window = Pipeline(options, upscaler=upscaler).window()
@@ -655,7 +656,8 @@ def _warm_up(
     if not batch:
         raise VidsrError("no video frames in the selected window")
     lr = planes_to_rgb(batch, decoder.layout, info.video.color, upscaler.device).clamp_(0, 1)
-    sr = upscaler(lr)[..., : geo.height, : geo.width]
+    # a network reading neighbours takes the batch as a sequence of its own, as photos are
+    sr = upscale_alone(upscaler, lr)[..., : geo.height, : geo.width]
     rgb_to_planes(sr, [f.pts for f in batch], decoder.time_base, geo.layout, info.video.color)
 
 

@@ -125,7 +125,7 @@ SHIFTS = [(0, 0), (1, 2), (-2, 1)]  # HR pixels: a quarter LR pixel and more
 def test_shipped_model_recovers_detail_from_sub_pixel_neighbours(shared_data) -> None:
     """A real image (Set14 baboon) seen from three sub-pixel camera positions (exact integer HR
     crops, each reduced with MATLAB bicubic): vidsr-vsr-x4 beats vidsr-bi-x4 on the middle
-    frame by a clear margin; with its neighbours' motion reversed it does not."""
+    frame by a clear margin; with its neighbours' motion reversed it falls below it."""
     torch.set_num_threads(2)
     paths = [p for p in list_images([shared_data / "eval" / "Set14" / "HR"]) if "baboon" in p.name]
     big = load_rgb(paths[0])
@@ -139,5 +139,6 @@ def test_shipped_model_recovers_detail_from_sub_pixel_neighbours(shared_data) ->
     single = score(per_frame(lr[0][None]))
     multi = score(vsr(pack_inputs(lr[0][None], views)))
     reversed_motion = score(vsr(pack_inputs(lr[0][None], wrong)))
-    assert multi > single + 0.1, (single, multi)
-    assert reversed_motion < multi - 0.1, (single, multi, reversed_motion)
+    # measured: 22.79 per frame, 23.51 with the neighbours, 22.64 with their motion reversed
+    assert multi > single + 0.4, (single, multi)
+    assert reversed_motion < single, (single, multi, reversed_motion)
