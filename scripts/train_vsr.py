@@ -17,7 +17,8 @@ lossless and CRF 28; per clip the Y-PSNR gain over per-frame SR of the trained n
 default temporal stage on per-frame SR and on the trained frames.
 
     .venv/bin/python scripts/train_vsr.py --out vidsr/weights/vidsr-vsr-x4.pth
-        [--samples 4000] [--steps 3000] [--iterations 4] [--coded 0.3] [--load w.pth] [--eval]
+        [--samples 4000] [--steps 3000] [--iterations 4] [--radius 1] [--coded 0.3]
+        [--load w.pth] [--eval]
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from vidsr.quality.metrics import psnr_y
 from vidsr.quality.pictures import list_images, load_rgb
 from vidsr.quality.resize import mod_crop
 from vidsr.quality.video import to_float
-from vidsr.temporal.align import NeighbourAligner, neighbour_views
+from vidsr.temporal.align import NeighbourAligner, neighbour_offsets, neighbour_views
 
 TRAIN_CLIPS = (
     "bbb_hevc_1080p24_aac51.ts",
@@ -55,19 +56,21 @@ PER_FRAME = "vidsr-bi-x4"
 WEIGHTS = Path(__file__).resolve().parents[1] / "vidsr" / "weights" / f"{PER_FRAME}.pth"
 
 
-def build(iterations: int) -> BackProjectNet:
+def build(iterations: int, radius: int = 1) -> BackProjectNet:
     """vidsr-vsr-x4 at step 0: the per-frame weights, the fusion at zero."""
     from vidsr.models.weights import load_pth
 
-    net = ArchInfo(get_arch("BackProjectSRVGG"), 4, {"iterations": iterations}).build()
+    params = {"iterations": iterations, "num_neighbours": 2 * radius}
+    net = ArchInfo(get_arch("BackProjectSRVGG"), 4, params).build()
     missing = net.load_state_dict(load_pth(WEIGHTS), strict=False).missing_keys
     assert all(k.startswith("fusion.") or k == "iterations" for k in missing), missing
     return net.eval()
 
 
 def features(net: BackProjectNet, lr: torch.Tensor, t: int, aligner: NeighbourAligner) -> dict:
-    """Frame ``t`` of ``lr`` (T, 3, h, w) with its neighbours t-1, t+1: the fusion's inputs."""
-    views = neighbour_views(lr[t], torch.stack([lr[t - 1], lr[t + 1]]), aligner)
+    """Frame ``t`` of ``lr`` (T, 3, h, w) with its neighbours (t-R..t+R): the fusion's inputs."""
+    others = [lr[t + d] for d in neighbour_offsets(net.neighbours)]
+    views = neighbour_views(lr[t], torch.stack(others), aligner)
     with torch.inference_mode():
         p = net.parts(pack_inputs(lr[t][None], views))
         sr = net.per_frame(p["lr"]).float()
@@ -80,9 +83,9 @@ def features(net: BackProjectNet, lr: torch.Tensor, t: int, aligner: NeighbourAl
     }
 
 
-def _make(job: tuple[int, int, int, float]) -> dict:
+def _make(job: tuple[int, int, int, float, int]) -> dict:
     """``count`` training samples from ``seed`` (in a worker process, one thread)."""
-    count, seed, iterations, coded = job
+    count, seed, iterations, coded, radius = job
     torch.set_num_threads(1)
     from vidsr.media.roundtrip import h264_roundtrip
     from vidsr.quality.video import to_uint8
@@ -94,24 +97,26 @@ def _make(job: tuple[int, int, int, float]) -> dict:
     images = [mod_crop(load_rgb(p), 4) for p in list_images(folders)]
     images = [im for im in images if min(im.shape[-2:]) >= CROP]
     clips = [load_clip(data / name, 60) for name in TRAIN_CLIPS]
-    net, g, aligner = build(iterations), torch.Generator().manual_seed(seed), NeighbourAligner()
+    net, g = build(iterations, radius), torch.Generator().manual_seed(seed)
+    aligner = NeighbourAligner()
     rows: dict[str, list] = {k: [] for k in ("lr", "sr", "correction", "trust", "hr")}
     while len(rows["hr"]) < count:
         if float(torch.rand(1, generator=g)) < 0.5:
             j = int(torch.randint(len(clips), (1,), generator=g))
-            hr, lr = clip_sequence(clips[j], 4, CROP, 1, g)
+            hr, lr = clip_sequence(clips[j], 4, CROP, radius, g)
         else:
             i = int(torch.randint(len(images), (1,), generator=g))
             k = int(torch.randint(8, (1,), generator=g))
-            hr, lr = make_sequence(dihedral(images[i], k).contiguous(), 4, (CROP, CROP), 1, g)
-        if hr[1].std() < 0.03:  # flat (the bunnies' black fade-in, sky): nothing to learn
+            image = dihedral(images[i], k).contiguous()
+            hr, lr = make_sequence(image, 4, (CROP, CROP), radius, g)
+        if hr[radius].std() < 0.03:  # flat (the bunnies' black fade-in, sky): nothing to learn
             continue
         if float(torch.rand(1, generator=g)) < coded:
             crf = int(torch.randint(18, 36, (1,), generator=g))
             lr = to_float(h264_roundtrip(to_uint8(lr), crf)[0])
-        for key, value in features(net, lr, 1, aligner).items():
+        for key, value in features(net, lr, radius, aligner).items():
             rows[key].append(value)
-        rows["hr"].append((hr[1].clamp(0, 1) * 255).round().byte())
+        rows["hr"].append((hr[radius].clamp(0, 1) * 255).round().byte())
     return {k: torch.stack(v) for k, v in rows.items()}
 
 
@@ -152,20 +157,22 @@ def train(net: BackProjectNet, data: dict, steps: int, seed: int = 0) -> list[fl
 def evaluate(net: BackProjectNet, name: str, deg: str, frames: int) -> list[float]:
     """Mean Y-PSNR gains over per-frame SR (float32), frames 1..``frames``: the trained
     network, the temporal stage (default tuning) on per-frame SR and on the trained frames."""
-    hr, _ = motion_bench.ground_truth(name, frames + 2)
-    truth = to_float(hr)[1:-1]
+    r = net.neighbours // 2
+    hr, _ = motion_bench.ground_truth(name, frames + 2 * r)
+    truth = to_float(hr)[r:-r]
     lr = to_float(motion_bench.make_input(hr, deg))
     aligner, srs, outs = NeighbourAligner(), [], []
-    for t in range(1, len(lr) - 1):
-        views = neighbour_views(lr[t], torch.stack([lr[t - 1], lr[t + 1]]), aligner)
+    for t in range(r, len(lr) - r):
+        others = [lr[t + d] for d in neighbour_offsets(net.neighbours)]
+        views = neighbour_views(lr[t], torch.stack(others), aligner)
         with torch.inference_mode():
             x = pack_inputs(lr[t][None], views)
             srs.append(net.per_frame(x[:, :3]).float().clamp(0, 1)[0])
             outs.append(net(x).clamp(0, 1)[0])
     q = lambda v: (torch.stack(v) * 255).round() / 255  # noqa: E731
     sr, out, tuning = q(srs), q(outs), motion_bench.TUNINGS["default"]
-    methods = [out, motion_bench.stabilise(lr[1:-1], sr, tuning)[0]]
-    methods.append(motion_bench.stabilise(lr[1:-1], out, tuning)[0])
+    methods = [out, motion_bench.stabilise(lr[r:-r], sr, tuning)[0]]
+    methods.append(motion_bench.stabilise(lr[r:-r], out, tuning)[0])
     score = lambda v: np.mean([psnr_y(a, b, 4) for a, b in zip(v, truth, strict=True)])  # noqa: E731
     base = score(sr)
     return [score(m) - base for m in methods]
@@ -178,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=4000)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--iterations", type=int, default=4, help="back-projection steps")
+    parser.add_argument("--radius", type=int, default=1, help="neighbours on each side")
     parser.add_argument("--coded", type=float, default=0.3, help="share of coded sequences")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--eval", action="store_true")
@@ -191,18 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.load:
         from vidsr.models.weights import load_pth
 
-        net = build(args.iterations)
+        net = build(args.iterations, args.radius)
         net.load_state_dict(load_pth(args.load))
     else:
         start = time.perf_counter()
         share = args.samples // args.workers
-        jobs = [(share, 100 + i, args.iterations, args.coded) for i in range(args.workers)]
+        jobs = [
+            (share, 100 + i, args.iterations, args.coded, args.radius) for i in range(args.workers)
+        ]
         with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
             parts = pool.map(_make, jobs)
         data = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         print(f"{len(data['hr'])} samples in {time.perf_counter() - start:.0f} s", flush=True)
         torch.set_num_threads(2)
-        net, start = build(args.iterations), time.perf_counter()
+        net, start = build(args.iterations, args.radius), time.perf_counter()
         curve = train(net, data, args.steps)
         print(f"{args.steps} steps in {time.perf_counter() - start:.0f} s", flush=True)
         print("loss per 100 steps: " + json.dumps([round(v, 5) for v in curve]), flush=True)
