@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.views import sub_pixel_views
 from vidsr.errors import UnsupportedModelError
 from vidsr.models import load_model
 from vidsr.models.archs import ArchInfo, detect_arch, get_arch
 from vidsr.models.archs.srvgg_backproject import pack_inputs
 from vidsr.models.weights import load_pth
 from vidsr.quality.metrics import psnr_y
-from vidsr.quality.pictures import list_images, load_rgb
-from vidsr.quality.resize import bicubic_lr
 from vidsr.temporal.align import NeighbourViews, neighbour_views
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,10 +126,7 @@ def test_shipped_model_recovers_detail_from_sub_pixel_neighbours(shared_data) ->
     crops, each reduced with MATLAB bicubic): vidsr-vsr-x4 beats vidsr-bi-x4 on the middle
     frame by a clear margin; with its neighbours' motion reversed it falls below it."""
     torch.set_num_threads(2)
-    paths = [p for p in list_images([shared_data / "eval" / "Set14" / "HR"]) if "baboon" in p.name]
-    big = load_rgb(paths[0])
-    hr = [big[:, 8 + dy : 8 + dy + 256, 8 + dx : 8 + dx + 320] for dx, dy in SHIFTS]
-    lr = [bicubic_lr(f, 4) for f in hr]
+    hr, lr = sub_pixel_views(shared_data, SHIFTS)
     vsr = load_model("vidsr-vsr-x4", device="cpu", precision="fp32")
     per_frame = load_model("vidsr-bi-x4", device="cpu", precision="fp32")
     views = neighbour_views(lr[0], torch.stack(lr[1:]))

@@ -7,11 +7,10 @@ import dataclasses
 import pytest
 import torch
 
+from tests.views import sub_pixel_views
 from vidsr.errors import InvalidOptionError
 from vidsr.models import load_model
 from vidsr.quality.metrics import psnr_y
-from vidsr.quality.pictures import list_images, load_rgb
-from vidsr.quality.resize import bicubic_lr
 from vidsr.temporal.align import neighbour_views
 from vidsr.temporal.backproject import back_project_views
 
@@ -24,10 +23,7 @@ def sequence(shared_data):
     interpolation enters the ground truth), each reduced with MATLAB bicubic; the current
     frame's vidsr-bi-x4 output."""
     torch.set_num_threads(2)
-    paths = [p for p in list_images([shared_data / "eval" / "Set14" / "HR"]) if "baboon" in p.name]
-    big = load_rgb(paths[0])
-    hr = [big[:, 8 + dy : 8 + dy + 256, 8 + dx : 8 + dx + 320] for dx, dy in SHIFTS]
-    lr = [bicubic_lr(f, 4) for f in hr]
+    hr, lr = sub_pixel_views(shared_data, SHIFTS)
     up = load_model("vidsr-bi-x4", device="cpu", precision="fp32")
     with torch.inference_mode():
         sr = up(lr[0][None])[0].float().clamp(0, 1)
