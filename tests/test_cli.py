@@ -132,6 +132,10 @@ def test_models_lists_the_builtins(capsys):
         "lanczos",
     ):
         assert name in out
+    # a network that reads neighbours says which and how late its output comes
+    line = next(row for row in out.splitlines() if row.startswith("vidsr-vsr-x4 "))
+    assert "t-1..t+1, lag 1" in line
+    assert "lag" not in next(row for row in out.splitlines() if row.startswith("vidsr-bi-x4 "))
 
 
 def test_ctrl_c_exits_130_leaves_no_output_and_resumes(clip_factory, tmp_path):

@@ -28,16 +28,18 @@ def run_models(args: argparse.Namespace) -> int:
     """``vidsr models``: the built-in models, a line each."""
     from vidsr.models import list_models
 
-    rows = [("name", "arch", "scale", "size", "Set5 PSNR", "source")]
+    rows = [("name", "arch", "scale", "size", "Set5 PSNR", "reads", "source")]
     for spec in list_models():
         size = f"{spec.size_bytes / 1e6:.1f} MB" if spec.size_bytes else "-"
         scale = f"x{spec.scale}" if spec.source.get("kind") != "none" else "any"
         set5 = spec.scores.get("Set5", {})
         score = f"{set5['psnr']:.2f} dB" if "psnr" in set5 else "-"
-        rows.append((spec.name, spec.arch, scale, size, score, spec.description))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        radius = spec.arch_info().neighbours // 2  # the output lags this many frames
+        reads = f"t-{radius}..t+{radius}, lag {radius}" if radius else "t"
+        rows.append((spec.name, spec.arch, scale, size, score, reads, spec.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
+        print("  ".join(c.ljust(w) for c, w in zip(row[:6], widths, strict=True)) + "  " + row[6])
     return 0
 
 
