@@ -57,6 +57,20 @@ def test_preview_window_starts_at_zero_and_keeps_sync(clip_factory, tmp_path):
     assert all(payload in src_audio for payload, _ in audio)
 
 
+@pytest.mark.parametrize(("duration", "frames"), [(0.5, 13), (0.48, 12), (0.52, 13)])
+def test_progress_total_is_the_frames_the_window_holds(clip_factory, tmp_path, duration, frames):
+    """The progress bar's total for a window is what the run encodes (0.5 s at 25 fps: frames
+    at 0, 0.04, ..., 0.48), so the bar neither stops short nor overshoots."""
+    from vidsr.media.probe import probe
+    from vidsr.pipeline import estimate_frames
+
+    src = clip_factory("long.mp4", frames=50)
+    options = UpscaleOptions.of(scale=1, duration=duration, **FAST)
+    out = tmp_path / "window.mp4"
+    stats = Pipeline(options).run(str(src), str(out))
+    assert estimate_frames(probe(str(src)), options) == stats.frames_encoded == frames
+
+
 def test_output_frames_are_the_models_output(clip_factory, tmp_path):
     """Decoded output == default model applied to the decoded input frame (PSNR > 35 dB)."""
     src = clip_factory("model.mp4", width=48, height=32, frames=3, audio=False)

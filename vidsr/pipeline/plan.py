@@ -83,7 +83,9 @@ def estimate_frames(info: MediaInfo, options: UpscaleOptions) -> int:
     )
     w = options.window
     if w.duration is not None and v.average_rate:
-        total = min(total or 10**9, round(w.duration * float(v.average_rate)))
+        # the frames whose times fall in [start, start + duration): 0.5 s at 25 fps holds 13
+        held = math.ceil(w.duration * float(v.average_rate) - 1e-6)
+        total = min(total or 10**9, held)
     elif w.start and v.average_rate and total:
         total = max(0, total - int(w.start * float(v.average_rate)))
     return total
