@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", type=Path, help="weights to evaluate: no training")
     parser.add_argument("--samples", type=int, default=4000)
     parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--iterations", type=int, default=4, help="back-projection steps")
+    steps = get_arch("BackProjectSRVGG").default_params["iterations"]
+    parser.add_argument("--iterations", type=int, default=steps, help="back-projection steps")
     parser.add_argument("--radius", type=int, default=1, help="neighbours on each side")
     parser.add_argument("--coded", type=float, default=0.3, help="share of coded sequences")
     parser.add_argument("--workers", type=int, default=2)

@@ -126,15 +126,10 @@ Pair = tuple[Alignment, Alignment]
 """One neighbour aligned onto the current frame and the current frame onto it (one each)."""
 
 
-def align_pair(
-    aligner: NeighbourAligner,
-    current: torch.Tensor,
-    other: torch.Tensor,
-    flows: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Pair:
+def align_pair(aligner: NeighbourAligner, current: torch.Tensor, other: torch.Tensor) -> Pair:
     """``other`` (3, h, w) aligned onto ``current`` and ``current`` onto ``other``: two DIS
-    flows (``flows`` when known, as :meth:`NeighbourAligner.align` takes them) for both ways."""
-    there = aligner.align(current, other[None], [flows] if flows else None)
+    flows for both ways."""
+    there = aligner.align(current, other[None])
     ahead, back = there.grid_flows[0]
     here = aligner.align(other, current[None], [(back, ahead)])
     return there, here
@@ -150,7 +145,7 @@ def views_of(
     zero_flow, zero = torch.zeros(2, *cpu.shape[-2:]), torch.zeros(1, *cpu.shape[-2:])
     rows: list[list[torch.Tensor]] = []
     for other, pair in zip(others, pairs, strict=True):
-        if other is None or pair is None:
+        if other is None or pair is None:  # both None together: no frame there
             rows.append([cpu, cpu, zero, zero_flow, zero_flow, zero])
             continue
         there, here = pair

@@ -38,12 +38,6 @@ def _grid(flow: torch.Tensor, size: tuple[int, int], scale: int) -> torch.Tensor
     return torch.stack([gx, gy], dim=-1)
 
 
-def warp(img: torch.Tensor, flow: torch.Tensor, scale: int) -> torch.Tensor:
-    """``img`` (B, C, H, W) sampled bicubically at p + ``scale`` * flow(p / scale), ``flow``
-    (B, 2, H / scale, W / scale) on the input grid; borders replicated."""
-    return _sample(img, _grid(flow, tuple(img.shape[-2:]), scale))
-
-
 def _sample(img: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(img, grid, mode="bicubic", padding_mode="border", align_corners=True)
 

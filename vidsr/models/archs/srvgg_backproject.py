@@ -167,7 +167,7 @@ class BackProjectSRVGG(Architecture):
     default_params: Mapping[str, Any] = {
         **srvgg.SRVGGNetCompact.default_params,
         "num_neighbours": 2,
-        "iterations": 2,
+        "iterations": 4,
         "fusion_feat": 48,
         "fusion_layers": 4,
     }
