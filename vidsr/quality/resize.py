@@ -13,6 +13,7 @@ import math
 from functools import lru_cache
 
 import torch
+import torch.nn.functional as F
 
 from vidsr.errors import InvalidOptionError
 
@@ -109,12 +110,24 @@ def _taps(factor: int) -> tuple[torch.Tensor, int]:
 
 
 def _reduce_last(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """The last axis of (B, H, W) reduced by ``factor``, mirror borders (MATLAB's)."""
+    """The last axis of (B, H, W) reduced by ``factor``, mirror borders (MATLAB's).
+
+    The taps are split into groups of ``factor``: with the padded axis viewed as (blocks,
+    ``factor``), output ``j`` sums block ``j + i`` times group ``i``, one matrix-vector product
+    a group over the whole tensor (a strided unfold's batched products, or a one-channel
+    convolution, cost several times more, most of all with OpenMP's passive wait)."""
     taps, offset = _taps(factor)
-    size = x.shape[-1]
-    left, right = -offset, offset + len(taps) - factor
+    groups = -(-len(taps) // factor)
+    taps = F.pad(taps, (0, groups * factor - len(taps))).to(x.dtype).to(x.device)
+    size, n = x.shape[-1], x.shape[-1] // factor
+    left = -offset
+    right = (n + groups - 1) * factor - left - size  # the zero taps' columns included
     x = torch.cat([x[..., :left].flip(-1), x, x[..., size - right :].flip(-1)], dim=-1)
-    return x.unfold(-1, len(taps), factor) @ taps.to(x.dtype).to(x.device)
+    blocks = x.reshape(*x.shape[:-1], n + groups - 1, factor)
+    out = blocks[..., :n, :] @ taps[:factor]
+    for i in range(1, groups):
+        out = out + blocks[..., i : i + n, :] @ taps[i * factor : (i + 1) * factor]
+    return out
 
 
 def reduce(img: torch.Tensor, factor: int) -> torch.Tensor:
