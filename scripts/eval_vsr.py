@@ -4,10 +4,11 @@ measures them, on the shared clips (issue 18's targets).
 For each clip and input (lossless MATLAB-bicubic x4 LR, or that LR coded with libx264 at a CRF)
 both models run with the temporal stage on (``--temporal auto``), so each gives its own output
 and its stage's: Y-PSNR, Y-SSIM, warping error and tOF of the four, and the gains over the
-per-frame model alone. fp32 on the CPU, in one process. None of these clips is used in training
+per-frame model alone (one table per model; the base runs once for all). fp32 on the CPU, in
+one process. None of these clips is used in training
 (``scripts/train_vsr.py`` takes bbb, rotate-bunny and fire2).
 
-    .venv/bin/python scripts/eval_vsr.py [--model vidsr-vsr-x4] [--base vidsr-bi-x4]
+    .venv/bin/python scripts/eval_vsr.py [--model vidsr-vsr-x4 [more ...]] [--base vidsr-bi-x4]
         [--frames 16] [--crf 0 28] [--clips foreman cars chaplin ucf_makeup interlaced]
         [--json out.json]
 """
@@ -37,6 +38,28 @@ def _rows(result: dict) -> dict[str, dict]:
     return {"alone": rows["per_frame"], "stage": rows["model"]}
 
 
+def _row(clip: str, crf: int, base: dict, model: dict) -> dict:
+    """One clip and input: the gains over the base alone and both runs' rows."""
+    start = base["alone"]["psnr"]
+    gains = {
+        "base+stage": base["stage"]["psnr"] - start,
+        "model": model["alone"]["psnr"] - start,
+        "model+stage": model["stage"]["psnr"] - start,
+    }
+    return {"clip": clip, "crf": crf, "gains": gains, "base": base, "model": model}
+
+
+def _line(row: dict) -> str:
+    """The row as a Markdown table line."""
+    cells = [row["base"]["alone"], row["base"]["stage"], row["model"]["alone"]]
+    cells.append(row["model"]["stage"])
+    warp = " / ".join(f"{c['warping_error']:.3f}" for c in cells)
+    tof = " / ".join(f"{c['tof']:.3f}" for c in cells)
+    label = f"CRF {row['crf']}" if row["crf"] else "lossless"
+    gains = " | ".join(f"{v:+.3f}" for v in row["gains"].values())
+    return f"| {row['clip']} | {label} | {gains} | {warp} | {tof} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -44,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from vidsr.quality.video import evaluate_video_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="vidsr-vsr-x4")
+    p.add_argument("--model", nargs="+", default=["vidsr-vsr-x4"], help="names or .pth paths")
     p.add_argument("--base", default="vidsr-bi-x4")
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--crf", type=int, nargs="+", default=[0, 28], help="0: lossless")
@@ -55,39 +78,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no shared clips at {DATA}", file=sys.stderr)
         return 2
     torch.set_num_threads(2)
-    report = []
-    print(
-        "| clip | input | base+stage | model | model+stage | warp: base / base+stage / model "
-        "/ model+stage | tOF: same |"
-    )
-    print("|---" * 7 + "|")
+    report: dict[str, list[dict]] = {m: [] for m in args.model}
     for clip in args.clips:
         for crf in args.crf:
             runs = {}
-            for role, name in (("base", args.base), ("model", args.model)):
+            for name in (args.base, *args.model):
                 result = evaluate_video_model(
                     ModelOptions(name, precision="fp32"), DATA / CLIPS[clip],
                     frames=args.frames, crf=crf or None, temporal="auto", batch=1,
                 )  # fmt: skip
-                runs[role] = {k: {m: v[m] for m in KEYS} for k, v in _rows(result).items()}
-            base = runs["base"]["alone"]["psnr"]
-            gains = {
-                "base+stage": runs["base"]["stage"]["psnr"] - base,
-                "model": runs["model"]["alone"]["psnr"] - base,
-                "model+stage": runs["model"]["stage"]["psnr"] - base,
-            }
-            cells = [runs["base"]["alone"], runs["base"]["stage"], runs["model"]["alone"]]
-            cells.append(runs["model"]["stage"])
-            warp = " / ".join(f"{c['warping_error']:.3f}" for c in cells)
-            tof = " / ".join(f"{c['tof']:.3f}" for c in cells)
-            label = f"CRF {crf}" if crf else "lossless"
-            row = " | ".join(f"{v:+.3f}" for v in gains.values())
-            print(f"| {clip} | {label} | {row} | {warp} | {tof} |", flush=True)
-            report.append({"clip": clip, "crf": crf, "gains": gains, **runs})
-    mean = {k: sum(r["gains"][k] for r in report) / len(report) for k in report[0]["gains"]}
-    print("| mean | | " + " | ".join(f"{v:+.3f}" for v in mean.values()) + " | | |")
+                runs[name] = {k: {m: v[m] for m in KEYS} for k, v in _rows(result).items()}
+            for name in args.model:
+                report[name].append(_row(clip, crf, runs[args.base], runs[name]))
+                print(f"{name}: {_line(report[name][-1])}", flush=True)
+    means = {}
+    for name, rows in report.items():
+        print(f"\n{name} against {args.base}\n")
+        print(
+            "| clip | input | base+stage | model | model+stage | warp: base / base+stage / model "
+            "/ model+stage | tOF: same |"
+        )
+        print("|---" * 7 + "|")
+        for row in rows:
+            print(_line(row))
+        means[name] = {k: sum(r["gains"][k] for r in rows) / len(rows) for k in rows[0]["gains"]}
+        print("| mean | | " + " | ".join(f"{v:+.3f}" for v in means[name].values()) + " | | |")
     if args.json:
-        args.json.write_text(json.dumps({"rows": report, "mean": mean}, indent=1), "utf-8")
+        out = {"base": args.base, "rows": report, "mean": means}
+        args.json.write_text(json.dumps(out, indent=1), "utf-8")
     return 0
 
 

@@ -17,7 +17,7 @@ lossless and CRF 28; per clip the Y-PSNR gain over per-frame SR of the trained n
 default temporal stage on per-frame SR and on the trained frames.
 
     .venv/bin/python scripts/train_vsr.py --out vidsr/weights/vidsr-vsr-x4.pth
-        [--samples 4000] [--steps 3000] [--iterations 4] [--radius 1] [--coded 0.3]
+        [--samples 4000] [--steps 3000] [--iterations 1] [--radius 1] [--coded 0.3]
         [--load w.pth] [--eval]
 """
 

@@ -78,3 +78,22 @@ def test_sizes_that_do_not_fit_are_refused(sequence) -> None:
         back_project_views(sr[None], lr[0][None, :, :-1], views, 4)
     with pytest.raises(InvalidOptionError):
         back_project_views(sr[None], lr[0][None], views, 4, iterations=-1)
+
+
+def test_the_sampling_grids_put_zero_motion_on_the_pixels() -> None:
+    """With no motion the full-size grid lands on the output's own pixels (the warp returns the
+    estimate) and, read on the small grid, on the points bicubic upscaling computes (the errors
+    come back exactly where upscaling would put them, half-pixel offsets included)."""
+    from vidsr.temporal.backproject import _grid, _sample_up, _up, _warp
+
+    g = torch.Generator().manual_seed(3)
+    small = torch.rand(2, 1, 12, 20, generator=g)
+    big = torch.rand(2, 1, 48, 80, generator=g)
+    grid = _grid(torch.zeros(2, 2, 12, 20), (48, 80), 4)
+    torch.testing.assert_close(_warp(big, grid), big, atol=1e-5, rtol=0)
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))  # borders pad differently
+    torch.testing.assert_close(
+        _sample_up(small, grid)[inner], _up(small, 4)[inner], atol=1e-5, rtol=0
+    )
+    shifted = _grid(torch.full((2, 2, 12, 20), 0.25), (48, 80), 4)  # a quarter input pixel
+    torch.testing.assert_close(_warp(big, shifted)[..., 4:-4, 4:-5], big[..., 5:-3, 5:-4])
