@@ -51,9 +51,10 @@ LUMA_MATRIX = "bt601"
 """The luma the back-projection corrects (the benchmarks' Y-PSNR reads BT.601 luma)."""
 
 REACH_PER_ITERATION = 8
-"""Input pixels a back-projection step reaches beyond the motion: the bilinear warp and the
-bicubic sampling back (one pixel each with the flow's bilinear upscaling), the reduction (2.25)
-and the current frame's bicubic upscaling (2)."""
+"""Input pixels a back-projection step reaches beyond the motion, a bound: through a neighbour,
+the bilinear warp (one pixel with the flow's bilinear upscaling), the reduction (2.25) and the
+bicubic sampling back from the input's grid (two, and one for the flow): 6.25; through the
+current frame, the reduction and the bicubic upscaling (2): 4.25."""
 
 STEP = 2.0
 """Each back-projection step adds twice the weighted mean error: 2 steps then reach what 4 of
